@@ -1,0 +1,187 @@
+//! Linked accounts: their metadata (never secrets) and the file that keeps it.
+//!
+//! The file is written atomically (temporary file, fsync, rename, fsync of the folder). A file that is
+//! corrupt or from an unknown version is reported and left alone: it is never replaced by an empty list.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where an account stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum AccountState {
+    /// Tokens are in the keyring and usable.
+    Connected,
+    /// The user must sign in again; `reason` says why in plain words.
+    NeedsReconnect {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One linked account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    /// Stable id, also the prefix of its keyring entries.
+    pub id: String,
+    /// The provider it is linked at.
+    pub provider_id: String,
+    /// Who the account belongs to, as the provider says (e-mail or name), when known.
+    pub display_name: Option<String>,
+    /// Scopes granted.
+    pub scopes: Vec<String>,
+    /// `token_type` of the access token.
+    pub token_type: String,
+    /// When it was linked (Unix seconds).
+    pub linked_at: u64,
+    /// When the access token expires (Unix seconds); `None` when the provider did not say.
+    pub expires_at: Option<u64>,
+    /// Whether a refresh token is in the keyring.
+    pub has_refresh_token: bool,
+    /// Lifecycle state.
+    pub state: AccountState,
+}
+
+/// Why the account file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Reading or writing failed.
+    #[error("could not {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// Which file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid account list; it is left untouched.
+    #[error("{path} is damaged ({reason}); it was left untouched so nothing is lost — move it aside to start over")]
+    Corrupt {
+        /// Which file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+#[derive(Serialize, Deserialize)]
+struct FileFormat {
+    version: u32,
+    accounts: Vec<Account>,
+}
+
+const VERSION: u32 = 1;
+
+/// The account metadata file.
+#[derive(Debug, Clone)]
+pub struct AccountStore {
+    path: PathBuf,
+}
+
+impl AccountStore {
+    /// A store kept at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All accounts; an absent file is an empty list.
+    pub fn load(&self) -> Result<Vec<Account>, StoreError> {
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(StoreError::Io { action: "read", path: self.path.clone(), source }),
+        };
+        let corrupt = |reason: String| StoreError::Corrupt { path: self.path.clone(), reason };
+        let file: FileFormat = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if file.version != VERSION {
+            return Err(corrupt(format!("version {} is not one this app knows", file.version)));
+        }
+        Ok(file.accounts)
+    }
+
+    /// Replaces the list atomically.
+    pub fn save(&self, accounts: &[Account]) -> Result<(), StoreError> {
+        let io = |action: &'static str, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { action, path, source }
+        };
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        let body = serde_json::to_vec_pretty(&FileFormat { version: VERSION, accounts: accounts.to_vec() })
+            .map_err(|e| StoreError::Corrupt { path: self.path.clone(), reason: e.to_string() })?;
+        let tmp = self.path.with_extension(format!("json.tmp-{}", std::process::id()));
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
+            f.write_all(&body).map_err(io("write", &tmp))?;
+            f.sync_all().map_err(io("flush", &tmp))?;
+            std::fs::rename(&tmp, &self.path).map_err(io("replace", &self.path))?;
+            if let Ok(d) = std::fs::File::open(dir) {
+                d.sync_all().map_err(io("flush", dir))?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            // Best effort: a stray temporary file is harmless, the real file is unchanged.
+            std::fs::remove_file(&tmp).ok();
+        }
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str) -> Account {
+        Account {
+            id: id.into(),
+            provider_id: "demo".into(),
+            display_name: Some("a@b.test".into()),
+            scopes: vec!["openid".into()],
+            token_type: "Bearer".into(),
+            linked_at: 1,
+            expires_at: Some(2),
+            has_refresh_token: true,
+            state: AccountState::Connected,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_missing_file_is_empty() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = AccountStore::new(dir.path().join("sub/accounts.json"));
+        assert!(store.load().expect("empty").is_empty());
+        store.save(&[account("a"), account("b")]).expect("save");
+        assert_eq!(store.load().expect("load"), vec![account("a"), account("b")]);
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join("sub")).expect("dir").collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn corrupt_file_is_reported_and_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("accounts.json");
+        std::fs::write(&path, b"{\"version\":1,\"accounts\":[{\"id\":").expect("write");
+        let err = AccountStore::new(&path).load().unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert!(err.to_string().contains("left untouched"));
+        assert_eq!(std::fs::read(&path).expect("still there"), b"{\"version\":1,\"accounts\":[{\"id\":");
+    }
+
+    #[test]
+    fn unknown_version_is_refused() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("accounts.json");
+        std::fs::write(&path, br#"{"version":99,"accounts":[]}"#).expect("write");
+        assert!(matches!(AccountStore::new(&path).load(), Err(StoreError::Corrupt { .. })));
+    }
+}

@@ -1,0 +1,100 @@
+//! IPC commands: thin adapters from the web UI to the [`crate::linker::Linker`].
+//!
+//! Each parses its arguments, calls one domain function and maps the error to `{code, message}`.
+//! Arguments are never logged (they can hold codes or tokens). The command list is [`COMMANDS`],
+//! also read by `build.rs` to generate one permission per command.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use tauri::{AppHandle, State};
+
+use crate::linker::{AccountView, LinkError, Linker};
+use crate::providers::ProviderView;
+use crate::windows::login;
+
+/// Event sent when the account list changed.
+pub const EVENT_ACCOUNTS_CHANGED: &str = "accounts-changed";
+/// Event sent when a sign-in finished, successfully or not.
+pub const EVENT_LINK_FINISHED: &str = "link-finished";
+
+/// An error as the UI receives it.
+#[derive(Debug, Clone, Serialize)]
+pub struct IpcError {
+    /// Stable code the UI may branch on.
+    pub code: String,
+    /// Words for the user.
+    pub message: String,
+}
+
+impl From<LinkError> for IpcError {
+    fn from(e: LinkError) -> Self {
+        Self { code: e.code().to_owned(), message: e.to_string() }
+    }
+}
+
+/// Payload of [`EVENT_LINK_FINISHED`].
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkFinished {
+    /// The flow.
+    pub flow_id: String,
+    /// The provider.
+    pub provider_id: String,
+    /// The new account's id, on success.
+    pub account_id: Option<String>,
+    /// What went wrong, on failure.
+    pub error: Option<IpcError>,
+}
+
+/// What [`connect`] returns: the flow that is now waiting for the user.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectStarted {
+    /// The flow.
+    pub flow_id: String,
+}
+
+type Shared<'a> = State<'a, Arc<Linker>>;
+
+/// The providers the user can link.
+#[tauri::command]
+pub fn list_providers(linker: Shared<'_>) -> Vec<ProviderView> {
+    linker.providers()
+}
+
+/// The linked accounts.
+#[tauri::command]
+pub async fn list_accounts(linker: Shared<'_>) -> Result<Vec<AccountView>, IpcError> {
+    Ok(linker.accounts().await?)
+}
+
+/// Starts linking an account: opens the provider's sign-in page in a login window.
+#[tauri::command]
+pub fn connect(app: AppHandle, linker: Shared<'_>, provider_id: String) -> Result<ConnectStarted, IpcError> {
+    let start = linker.begin(&provider_id)?;
+    let flow_id = start.flow_id.clone();
+    if let Err(e) = login::open(&app, linker.inner().clone(), start) {
+        linker.cancel(&flow_id);
+        return Err(IpcError { code: "window".into(), message: format!("could not open the sign-in window: {e}") });
+    }
+    Ok(ConnectStarted { flow_id: flow_id.as_str().to_owned() })
+}
+
+/// Removes an account and its keyring entries.
+#[tauri::command]
+pub async fn disconnect(app: AppHandle, linker: Shared<'_>, account_id: String) -> Result<(), IpcError> {
+    linker.disconnect(&account_id).await?;
+    emit(&app, EVENT_ACCOUNTS_CHANGED, ());
+    Ok(())
+}
+
+/// Sends an event to the main window; a failure is logged (the UI reloads on focus anyway).
+pub fn emit<S: Serialize + Clone>(app: &AppHandle, event: &str, payload: S) {
+    use tauri::Emitter;
+    if let Err(e) = app.emit_to(crate::windows::MAIN_WINDOW, event, payload) {
+        tracing::warn!(event, error = %e, "could not notify the main window");
+    }
+}
+
+include!("command_list.rs");

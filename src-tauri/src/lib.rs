@@ -1,0 +1,55 @@
+//! Account Linker: connect accounts at OAuth2 providers by clicking, and keep them connected.
+//!
+//! The domain (`oauth`, `providers`, `vault`, `accounts`, `linker`) never imports `tauri`; the Tauri
+//! layer (`ipc`, `windows`) adapts it to the desktop. This file only assembles the app.
+
+pub mod accounts;
+pub mod ipc;
+pub mod linker;
+pub mod oauth;
+pub mod paths;
+pub mod providers;
+pub mod vault;
+pub mod windows;
+
+use std::sync::Arc;
+
+/// Starts the desktop app.
+pub fn run() {
+    init_logging();
+    let paths = paths::AppPaths::from_env();
+    let catalogue = match providers::Catalogue::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "provider configuration is unusable; starting without providers");
+            providers::Catalogue::default()
+        }
+    };
+    let linker = match linker::Linker::new(&paths, catalogue) {
+        Ok(l) => Arc::new(l),
+        Err(e) => {
+            eprintln!("account-linker: cannot start: {e}");
+            std::process::exit(1);
+        }
+    };
+    tracing::info!(data_dir = %paths.data_dir.display(), keyring_service = linker.vault().service(), "starting");
+    let result = tauri::Builder::default()
+        .manage(linker)
+        .invoke_handler(tauri::generate_handler![
+            ipc::list_providers,
+            ipc::list_accounts,
+            ipc::connect,
+            ipc::disconnect,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("account-linker: the window system failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ACCOUNT_LINKER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,287 @@
+//! The linking service: the one place the connect and disconnect paths are written down.
+//!
+//! The GUI's IPC commands and (later) the command line call these functions, so a button and a support
+//! command can't drift apart. Nothing here knows about windows: whoever shows the authorize page hands
+//! the redirect URL back to [`Linker::complete`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use url::Url;
+
+use crate::accounts::{Account, AccountState, AccountStore, StoreError};
+use crate::oauth::callback::{Callback, CallbackError};
+use crate::oauth::flow::{FlowId, PendingFlow};
+use crate::oauth::redirect::RedirectUri;
+use crate::oauth::token::{self, TokenError};
+use crate::oauth::jwt;
+use crate::paths::AppPaths;
+use crate::providers::{Catalogue, ProviderView};
+use crate::vault::{Vault, VaultError};
+
+/// Why a linking step failed. [`LinkError::code`] is what the UI branches on.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// No provider with this id.
+    #[error("there is no provider '{0}'")]
+    UnknownProvider(String),
+    /// No account with this id.
+    #[error("there is no account '{0}'")]
+    UnknownAccount(String),
+    /// A redirect arrived for no sign-in in progress (or one already finished).
+    #[error("this sign-in is no longer in progress (it finished, was cancelled, or was never started here)")]
+    NoPendingFlow,
+    /// The user closed the sign-in window.
+    #[error("the sign-in window was closed before the sign-in finished; no account was linked")]
+    Cancelled,
+    /// The provider's configuration can't be used.
+    #[error("the provider '{provider}' is misconfigured: {reason}")]
+    Config {
+        /// Provider id.
+        provider: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The redirect was refused or carried an error.
+    #[error(transparent)]
+    Callback(#[from] CallbackError),
+    /// The code exchange failed.
+    #[error("could not get tokens: {0}")]
+    Token(#[from] TokenError),
+    /// The keyring failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// The account file failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl LinkError {
+    /// A stable code for the UI.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LinkError::UnknownProvider(_) => "unknown_provider",
+            LinkError::UnknownAccount(_) => "unknown_account",
+            LinkError::NoPendingFlow => "no_pending_flow",
+            LinkError::Cancelled => "cancelled",
+            LinkError::Config { .. } => "provider_config",
+            LinkError::Callback(CallbackError::StateMismatch | CallbackError::StateMissing) => "state_mismatch",
+            LinkError::Callback(CallbackError::Provider { error, .. }) if error == "access_denied" => "access_denied",
+            LinkError::Callback(CallbackError::Provider { .. }) => "provider_error",
+            LinkError::Callback(_) => "bad_redirect",
+            LinkError::Token(_) => "token_exchange",
+            LinkError::Vault(_) => "keyring",
+            LinkError::Store(_) => "account_store",
+        }
+    }
+}
+
+/// A flow that was started: where to send the user.
+#[derive(Debug, Clone)]
+pub struct LinkStart {
+    /// The flow's id.
+    pub flow_id: FlowId,
+    /// Provider id.
+    pub provider_id: String,
+    /// Provider name, for the login window's title.
+    pub provider_name: String,
+    /// The authorize URL to open.
+    pub authorize_url: Url,
+    /// The redirect URI that ends the flow.
+    pub redirect_uri: RedirectUri,
+}
+
+/// An account as the UI shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// The account.
+    #[serde(flatten)]
+    pub account: Account,
+    /// Name of its provider (its id if the provider is no longer configured).
+    pub provider_name: String,
+}
+
+/// The linking service.
+#[derive(Debug)]
+pub struct Linker {
+    catalogue: Catalogue,
+    store: AccountStore,
+    vault: Vault,
+    http: reqwest::Client,
+    flows: Mutex<HashMap<FlowId, PendingFlow>>,
+    store_lock: tokio::sync::Mutex<()>,
+}
+
+impl Linker {
+    /// A linker over the given folders and providers.
+    pub fn new(paths: &AppPaths, catalogue: Catalogue) -> Result<Self, TokenError> {
+        Ok(Self {
+            catalogue,
+            store: AccountStore::new(paths.accounts_file()),
+            vault: Vault::new(paths.keyring_service.clone()),
+            http: token::http_client().map_err(|e| TokenError::Transport(e.to_string()))?,
+            flows: Mutex::new(HashMap::new()),
+            store_lock: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The keyring vault.
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    /// The providers the user can link.
+    pub fn providers(&self) -> Vec<ProviderView> {
+        self.catalogue.all().iter().map(|p| p.view()).collect()
+    }
+
+    /// Starts a sign-in at a provider.
+    pub fn begin(&self, provider_id: &str) -> Result<LinkStart, LinkError> {
+        let provider = self.catalogue.get(provider_id).ok_or_else(|| LinkError::UnknownProvider(provider_id.to_owned()))?;
+        let flow = PendingFlow::begin(provider)
+            .map_err(|e| LinkError::Config { provider: provider_id.to_owned(), reason: e.to_string() })?;
+        let start = LinkStart {
+            flow_id: flow.id.clone(),
+            provider_id: provider.id.clone(),
+            provider_name: provider.name.clone(),
+            authorize_url: flow.authorize_url.clone(),
+            redirect_uri: flow.redirect_uri.clone(),
+        };
+        tracing::info!(flow = start.flow_id.as_str(), provider = provider_id,
+            authorize_host = start.authorize_url.host_str().unwrap_or(""), "sign-in started");
+        self.flows().insert(flow.id.clone(), flow);
+        Ok(start)
+    }
+
+    /// Takes a pending flow out, so that it completes at most once.
+    pub fn take_flow(&self, flow_id: &FlowId) -> Option<PendingFlow> {
+        self.flows().remove(flow_id)
+    }
+
+    /// Cancels a flow; `true` if it was still pending.
+    pub fn cancel(&self, flow_id: &FlowId) -> bool {
+        let was_pending = self.take_flow(flow_id).is_some();
+        if was_pending {
+            tracing::info!(flow = flow_id.as_str(), "sign-in cancelled");
+        }
+        was_pending
+    }
+
+    /// Completes a pending flow with the URL the browser was redirected to.
+    pub async fn complete(&self, flow_id: &FlowId, redirect: &str) -> Result<Account, LinkError> {
+        let flow = self.take_flow(flow_id).ok_or(LinkError::NoPendingFlow)?;
+        self.finish(flow, redirect).await
+    }
+
+    /// Finishes a flow already taken out with [`Linker::take_flow`]: checks the redirect, exchanges
+    /// the code at once, stores the tokens in the keyring and the account in the store.
+    pub async fn finish(&self, flow: PendingFlow, redirect: &str) -> Result<Account, LinkError> {
+        let flow_id = flow.id.clone();
+        let provider = self
+            .catalogue
+            .get(&flow.provider_id)
+            .ok_or_else(|| LinkError::UnknownProvider(flow.provider_id.clone()))?
+            .clone();
+        let outcome = async {
+            let callback = Callback::parse(redirect)?;
+            tracing::info!(flow = flow_id.as_str(), params = ?callback.param_names(), "redirect received");
+            let grant = flow.complete(&callback)?;
+            let tokens = token::exchange_code(&self.http, &provider, grant).await?;
+            let account_id = uuid::Uuid::new_v4().to_string();
+            let now = unix_now();
+            let display_name = tokens.id_token.as_ref().and_then(|t| jwt::claims(t.secret())).and_then(|c| jwt::display_name(&c));
+            let account = Account {
+                id: account_id.clone(),
+                provider_id: provider.id.clone(),
+                display_name,
+                scopes: tokens.scope.clone().unwrap_or_else(|| provider.scopes.clone()),
+                token_type: tokens.token_type.clone(),
+                linked_at: now,
+                expires_at: tokens.expires_in.map(|s| now.saturating_add(s)),
+                has_refresh_token: tokens.refresh_token.is_some(),
+                state: AccountState::Connected,
+            };
+            self.vault
+                .put_tokens(&account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref())
+                .await?;
+            if let Err(e) = self.add_account(account.clone()).await {
+                // Secrets without metadata would be orphans nobody can see or delete.
+                if let Err(cleanup) = self.vault.delete_account(&account_id).await {
+                    tracing::warn!(account = account_id.as_str(), error = %cleanup, "could not remove keyring entries after a failed save");
+                }
+                return Err(e);
+            }
+            Ok::<_, LinkError>(account)
+        }
+        .await;
+        match &outcome {
+            Ok(a) => tracing::info!(flow = flow_id.as_str(), account = a.id.as_str(), "account linked"),
+            Err(e) => tracing::warn!(flow = flow_id.as_str(), code = e.code(), error = %e, "sign-in failed"),
+        }
+        outcome
+    }
+
+    /// Every linked account.
+    pub async fn accounts(&self) -> Result<Vec<AccountView>, LinkError> {
+        let accounts = self.load().await?;
+        Ok(accounts
+            .into_iter()
+            .map(|account| AccountView {
+                provider_name: self
+                    .catalogue
+                    .get(&account.provider_id)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| account.provider_id.clone()),
+                account,
+            })
+            .collect())
+    }
+
+    /// Removes an account: its keyring entries first, then its metadata.
+    pub async fn disconnect(&self, account_id: &str) -> Result<(), LinkError> {
+        let _guard = self.store_lock.lock().await;
+        let mut accounts = self.load().await?;
+        let before = accounts.len();
+        accounts.retain(|a| a.id != account_id);
+        if accounts.len() == before {
+            return Err(LinkError::UnknownAccount(account_id.to_owned()));
+        }
+        self.vault.delete_account(account_id).await?;
+        self.save(accounts).await?;
+        tracing::info!(account = account_id, "account disconnected");
+        Ok(())
+    }
+
+    async fn add_account(&self, account: Account) -> Result<(), LinkError> {
+        let _guard = self.store_lock.lock().await;
+        let mut accounts = self.load().await?;
+        accounts.push(account);
+        self.save(accounts).await
+    }
+
+    async fn load(&self) -> Result<Vec<Account>, LinkError> {
+        let store = self.store.clone();
+        Ok(tokio::task::spawn_blocking(move || store.load()).await.map_err(join_err)??)
+    }
+
+    async fn save(&self, accounts: Vec<Account>) -> Result<(), LinkError> {
+        let store = self.store.clone();
+        Ok(tokio::task::spawn_blocking(move || store.save(&accounts)).await.map_err(join_err)??)
+    }
+
+    fn flows(&self) -> std::sync::MutexGuard<'_, HashMap<FlowId, PendingFlow>> {
+        self.flows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn join_err(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Io { action: "use", path: "accounts file".into(), source: std::io::Error::other(e.to_string()) }
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}

@@ -1,0 +1,90 @@
+//! The login window: shows the provider's sign-in pages and captures the redirect to the app's scheme.
+//!
+//! The capture is `on_navigation`: WebKitGTK reports the custom-scheme navigation for a server 302/303
+//! or a script redirect, and returning `false` stops it, so the redirect is never handed to the OS.
+//! The window's label starts with `login-`, which no capability names: pages there get no IPC at all.
+//! Closing the window before the redirect cancels the flow.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
+use url::Url;
+
+use crate::ipc::{emit, IpcError, LinkFinished, EVENT_ACCOUNTS_CHANGED, EVENT_LINK_FINISHED};
+use crate::linker::{LinkError, LinkStart, Linker};
+use crate::oauth::redirect::is_app_scheme;
+
+/// Prefix of every login window's label.
+pub const LABEL_PREFIX: &str = "login-";
+
+/// Opens a login window for a started flow.
+pub fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> tauri::Result<()> {
+    let label = format!("{LABEL_PREFIX}{}", start.flow_id.as_str().replace(|c: char| !c.is_ascii_alphanumeric(), ""));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Url>();
+    let captured = Arc::new(AtomicBool::new(false));
+    let host = start.authorize_url.host_str().unwrap_or_default().to_owned();
+    let captured_nav = captured.clone();
+    let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(start.authorize_url.clone()))
+        .title(format!("Sign in to {} — {host}", start.provider_name))
+        .inner_size(520.0, 720.0)
+        .min_inner_size(380.0, 480.0)
+        .center()
+        .on_navigation(move |url| {
+            if is_app_scheme(url) {
+                // Taken exactly once; never loaded, never handed to the OS.
+                if !captured_nav.swap(true, Ordering::SeqCst) && tx.send(url.clone()).is_err() {
+                    tracing::warn!("redirect captured after the flow ended");
+                }
+                return false;
+            }
+            true
+        })
+        .build()?;
+
+    let flow_id = start.flow_id.clone();
+    let captured_close = captured;
+    let cancel_linker = linker.clone();
+    let cancel_app = app.clone();
+    let cancel_provider = start.provider_id.clone();
+    window.on_window_event(move |event| {
+        let closed_by_user = matches!(event, WindowEvent::Destroyed) && !captured_close.load(Ordering::SeqCst);
+        if closed_by_user && cancel_linker.cancel(&flow_id) {
+            finished(&cancel_app, flow_id.as_str(), &cancel_provider, Err(LinkError::Cancelled));
+        }
+    });
+
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let Some(url) = rx.recv().await else { return };
+        let flow = linker.take_flow(&start.flow_id);
+        if let Some(w) = app.get_webview_window(&label) {
+            if let Err(e) = w.destroy() {
+                tracing::warn!(error = %e, "could not close the login window");
+            }
+        }
+        let result = match flow {
+            Some(flow) => linker.finish(flow, url.as_str()).await.map(|a| a.id),
+            None => Err(LinkError::NoPendingFlow),
+        };
+        finished(&app, start.flow_id.as_str(), &start.provider_id, result);
+    });
+    Ok(())
+}
+
+fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, result: Result<String, LinkError>) {
+    let ok = result.is_ok();
+    let (account_id, error) = match result {
+        Ok(id) => (Some(id), None),
+        Err(e) => (None, Some(IpcError::from(e))),
+    };
+    emit(app, EVENT_LINK_FINISHED, LinkFinished { flow_id: flow_id.to_owned(), provider_id: provider_id.to_owned(), account_id, error });
+    if ok {
+        emit(app, EVENT_ACCOUNTS_CHANGED, ());
+    }
+    if let Some(main) = app.get_webview_window(crate::windows::MAIN_WINDOW) {
+        if let Err(e) = main.set_focus() {
+            tracing::debug!(error = %e, "could not focus the main window");
+        }
+    }
+}

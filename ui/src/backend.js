@@ -1,0 +1,15 @@
+// The one module that talks to the Rust side: commands and events. Views import from here only.
+import { invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
+
+/** Event names, as defined in src-tauri/src/ipc/mod.rs. */
+export const EVENTS = Object.freeze({
+  accountsChanged: 'accounts-changed',
+  linkFinished: 'link-finished',
+});
+
+export const listProviders = () => invoke('list_providers');
+export const listAccounts = () => invoke('list_accounts');
+export const connect = (providerId) => invoke('connect', { providerId });
+export const disconnect = (accountId) => invoke('disconnect', { accountId });
+export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));

@@ -1,0 +1,56 @@
+// Translations: resource files in ui/i18n, the system language by default, switchable and remembered.
+import en from '../i18n/en.json';
+import de from '../i18n/de.json';
+
+const catalogs = { en, de };
+const STORAGE_KEY = 'account-linker.language';
+let current = pick();
+const listeners = new Set();
+
+function pick() {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  if (saved && catalogs[saved]) return saved;
+  const system = (navigator.languages?.[0] || navigator.language || 'en').slice(0, 2).toLowerCase();
+  return catalogs[system] ? system : 'en';
+}
+
+/** The current language code. */
+export const language = () => current;
+
+/** Switches language, remembers it, and re-renders every listener. */
+export function setLanguage(code) {
+  if (!catalogs[code]) return;
+  current = code;
+  localStorage.setItem(STORAGE_KEY, code);
+  document.documentElement.lang = code;
+  listeners.forEach((fn) => fn());
+}
+
+/** Calls `fn` after every language change. */
+export const onLanguageChange = (fn) => listeners.add(fn);
+
+/** The text for `key` with `{name}` placeholders filled. */
+export function t(key, params = {}) {
+  const text = catalogs[current][key] ?? catalogs.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, k) => (k in params ? String(params[k]) : `{${k}}`));
+}
+
+/** Fills every element carrying `data-i18n` under `root`. */
+export function translateStatic(root = document) {
+  root.querySelectorAll('[data-i18n]').forEach((el) => {
+    el.textContent = t(el.dataset.i18n);
+  });
+}
+
+/** A relative time such as "in 59 min" or "3 h ago" for a Unix time in seconds. */
+export function relative(unixSeconds, nowMs = Date.now()) {
+  const diff = Math.round(unixSeconds - nowMs / 1000);
+  const abs = Math.abs(diff);
+  if (abs < 60) return t('time.now');
+  const [unit, n] =
+    abs < 3600 ? ['Minutes', Math.round(abs / 60)] : abs < 86400 ? ['Hours', Math.round(abs / 3600)] : ['Days', Math.round(abs / 86400)];
+  return diff > 0 ? t(`time.in${unit}`, { n }) : t(`time.${unit.toLowerCase()}Ago`, { n });
+}
+
+/** An absolute local date and time, for tooltips. */
+export const absolute = (unixSeconds) => new Date(unixSeconds * 1000).toLocaleString(current);

@@ -1,0 +1,70 @@
+// Entry point: loads state from the backend, renders the views, and follows backend events.
+import * as backend from './backend.js';
+import { language, onLanguageChange, setLanguage, t, translateStatic } from './i18n.js';
+import { renderAccounts } from './views/accounts.js';
+import { clear, show } from './views/message.js';
+import { renderProviders } from './views/providers.js';
+
+const state = { providers: [], accounts: [] };
+
+function render() {
+  translateStatic();
+  renderProviders(state.providers, startConnect);
+  renderAccounts(state.accounts, doDisconnect);
+}
+
+async function reloadAccounts() {
+  try {
+    state.accounts = await backend.listAccounts();
+  } catch (e) {
+    show('error', t('accounts.loadFailed', { message: e.message }), e.code);
+  }
+  render();
+}
+
+async function startConnect(provider) {
+  show('info', t('link.waiting', { name: provider.name }));
+  try {
+    await backend.connect(provider.id);
+  } catch (e) {
+    show('error', t('link.failed', { message: e.message }), e.code);
+  }
+}
+
+async function doDisconnect(account, name) {
+  try {
+    await backend.disconnect(account.id);
+    show('success', t('account.disconnected', { name }));
+  } catch (e) {
+    show('error', e.message, e.code);
+  }
+  await reloadAccounts();
+}
+
+function onLinkFinished(result) {
+  const provider = state.providers.find((p) => p.id === result.providerId);
+  const name = provider ? provider.name : result.providerId;
+  if (!result.error) return show('success', t('link.done', { name }));
+  const { code, message } = result.error;
+  if (code === 'cancelled') return show('info', t('link.cancelled'), code);
+  if (code === 'access_denied') return show('error', t('link.denied', { name }), code);
+  show('error', t('link.failed', { message }), code);
+}
+
+async function start() {
+  const select = document.getElementById('language');
+  select.value = language();
+  document.documentElement.lang = language();
+  select.addEventListener('change', () => setLanguage(select.value));
+  onLanguageChange(render);
+  await backend.onEvent(backend.EVENTS.accountsChanged, reloadAccounts);
+  await backend.onEvent(backend.EVENTS.linkFinished, onLinkFinished);
+  state.providers = await backend.listProviders();
+  await reloadAccounts();
+  // Relative times ("in 59 min") age while the window is open; this re-renders text, it asks nothing.
+  setInterval(() => renderAccounts(state.accounts, doDisconnect), 30_000);
+  document.body.dataset.ready = 'true';
+}
+
+start().catch((e) => show('error', String(e?.message ?? e)));
+export { clear };
