@@ -48,8 +48,16 @@ pub fn run() {
     }
 }
 
+/// Logs go to stderr, or to the file `ACCOUNT_LINKER_LOG_FILE` names (appended). Log lines never carry
+/// secrets: the secret types print `[redacted]`, and IPC arguments are not logged.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ACCOUNT_LINKER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let file = std::env::var_os("ACCOUNT_LINKER_LOG_FILE")
+        .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+    match file {
+        Some(f) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init(),
+        None => builder.with_writer(std::io::stderr).init(),
+    }
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs inside `dbus-run-session` (started by scripts/test.sh): unlocks a fresh gnome-keyring, then runs
+# the Rust tests and the end-to-end tests, and always stops the keyring daemon at the end.
+set -uo pipefail
+cd "$ROOT"
+
+printf 'test-keyring-password' | gnome-keyring-daemon --unlock --components=secrets >"$WORK/keyring.env"
+KEYRING_PID="$(pgrep -n -u "$(id -u)" gnome-keyring-d || true)"
+trap '[ -n "$KEYRING_PID" ] && kill "$KEYRING_PID" 2>/dev/null' EXIT
+# Fail fast, with a clear line, if the Secret Service does not answer.
+if ! printf probe | secret-tool store --label='account-linker test probe' service account-linker-probe username probe; then
+  echo "the Secret Service (gnome-keyring) did not start: cannot run the keyring tests" >&2
+  exit 1
+fi
+secret-tool clear service account-linker-probe username probe
+
+status=0
+printf '\n\033[1m==> unit and integration tests (cargo test)\033[0m\n'
+cargo test --workspace 2>&1 | tee "$ARTIFACTS/cargo-test.log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
+
+printf '\n\033[1m==> end-to-end tests (real app, WebKitGTK under Xvfb, tauri-driver)\033[0m\n'
+export WEBKIT_DISABLE_COMPOSITING_MODE=1
+xvfb-run -a -s "-screen 0 1280x900x24" node tests/e2e/run.mjs || status=1
+exit "$status"

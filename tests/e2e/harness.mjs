@@ -1,0 +1,164 @@
+// What the end-to-end tests stand on: the demo provider, tauri-driver, app sessions, and the keyring.
+// Nothing here is a mock: the app is the real debug binary in a real WebKitGTK window under Xvfb.
+import { spawn, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join, resolve } from 'node:path';
+import { Builder, By, until } from 'selenium-webdriver';
+
+export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
+export const APP = join(ROOT, 'target/debug/account-linker');
+export const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, '.artifacts');
+export const TIMEOUT = 20_000;
+const children = [];
+
+/** Starts a child process, remembered so that `stopAll` ends it. */
+function start(cmd, args, opts = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  children.push(child);
+  return child;
+}
+
+/** Stops every child process started here. */
+export function stopAll() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+}
+
+/** Starts the demo provider with test controls; resolves to its base URL. */
+export function startDemoProvider() {
+  const child = start(join(ROOT, 'target/debug/demo-provider'), ['--test-controls']);
+  return new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (\S+)/);
+      if (m) ok(m[1]);
+    });
+    child.on('exit', (code) => fail(new Error(`demo provider exited with ${code}: ${out}`)));
+  });
+}
+
+function waitForPort(port, ms) {
+  const deadline = Date.now() + ms;
+  return new Promise((ok, fail) => {
+    const attempt = () => {
+      const s = createConnection({ host: '127.0.0.1', port }, () => {
+        s.end();
+        ok();
+      });
+      s.on('error', () => (Date.now() > deadline ? fail(new Error(`nothing listens on ${port}`)) : setTimeout(attempt, 100)));
+    };
+    attempt();
+  });
+}
+
+/** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) with the app's environment. */
+export async function startDriver(env) {
+  const child = start('tauri-driver', ['--port', '4444', '--native-port', '4445'], { env: { ...process.env, ...env } });
+  const log = [];
+  child.stderr.on('data', (d) => log.push(String(d)));
+  child.stdout.on('data', (d) => log.push(String(d)));
+  await waitForPort(4444, 15_000);
+  return { log };
+}
+
+/** A new WebDriver session: the app starts fresh; resolves once its UI is ready. */
+export async function openApp() {
+  const driver = await new Builder()
+    .usingServer('http://127.0.0.1:4444/')
+    .withCapabilities({ browserName: 'wry', 'tauri:options': { application: APP } })
+    .build();
+  await driver.wait(until.elementLocated(By.css('body[data-ready="true"]')), TIMEOUT);
+  driver.mainHandle = await driver.getWindowHandle();
+  return driver;
+}
+
+/** Switches to the login window that the app opened; returns its handle. */
+export async function switchToLoginWindow(driver) {
+  let handle;
+  await driver.wait(async () => {
+    const handles = await driver.getAllWindowHandles();
+    handle = handles.find((h) => h !== driver.mainHandle);
+    return Boolean(handle);
+  }, TIMEOUT, 'the login window did not open');
+  await driver.switchTo().window(handle);
+  return handle;
+}
+
+/** Waits until only the main window is left, and switches back to it. */
+export async function backToMain(driver) {
+  await driver.wait(async () => (await driver.getAllWindowHandles()).length === 1, TIMEOUT, 'the login window did not close');
+  await driver.switchTo().window(driver.mainHandle);
+}
+
+/** Types into the demo provider's login form and submits it. */
+export async function signIn(driver, user = 'demo', password = 'demo') {
+  const username = await driver.wait(until.elementLocated(By.id('username')), TIMEOUT);
+  await username.sendKeys(user);
+  await driver.findElement(By.id('password')).sendKeys(password);
+  await driver.findElement(By.id('login')).click();
+}
+
+/** Clicks Allow or Deny on the demo provider's consent page. */
+export async function decide(driver, decision) {
+  const button = await driver.wait(until.elementLocated(By.id(decision)), TIMEOUT);
+  await button.click();
+}
+
+/** Clicks Connect on a provider in the main window. */
+export async function clickConnect(driver, providerId) {
+  const button = await driver.wait(
+    until.elementLocated(By.css(`#providers li[data-provider-id="${providerId}"] button.connect`)),
+    TIMEOUT,
+  );
+  await button.click();
+}
+
+/** The ids of the accounts the main window lists. */
+export async function accountIds(driver) {
+  const items = await driver.findElements(By.css('#accounts li[data-account-id]'));
+  return Promise.all(items.map((el) => el.getAttribute('data-account-id')));
+}
+
+/** Waits for the status banner to show `kind` (and `code`, if given); returns its code and text. */
+export async function waitForMessage(driver, kind, code) {
+  const css = `#message[data-kind="${kind}"]${code ? `[data-code="${code}"]` : ''}`;
+  const el = await driver.wait(until.elementLocated(By.css(css)), TIMEOUT, `no ${kind} message ${code ?? ''}`);
+  return { code: await el.getAttribute('data-code'), text: await el.findElement(By.css('.message-text')).getText() };
+}
+
+/** Picks a language in the main window's language menu, as the user's keyboard would. */
+export async function chooseLanguage(driver, code) {
+  await driver.executeScript(
+    'const s = document.getElementById("language"); s.focus(); s.value = arguments[0]; s.dispatchEvent(new Event("change"));',
+    code,
+  );
+}
+
+/** Saves a screenshot of the current window under .artifacts/screenshots. */
+export async function screenshot(driver, name) {
+  const dir = join(ARTIFACTS, 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${name}.png`), await driver.takeScreenshot(), 'base64');
+}
+
+/** The keyring service name the app uses for an isolated `ACCOUNT_LINKER_HOME` (see src-tauri/src/paths.rs). */
+export function keyringService(home) {
+  return `account-linker:${createHash('sha256').update(resolve(home)).digest('hex').slice(0, 8)}`;
+}
+
+/** Looks a secret up in the real Secret Service; `null` when there is none. */
+export function keyringLookup(service, user) {
+  try {
+    return execFileSync('secret-tool', ['lookup', 'service', service, 'username', user], { encoding: 'utf8' });
+  } catch {
+    return null;
+  }
+}
+
+/** POSTs to one of the demo provider's test controls. */
+export async function demoControl(base, name) {
+  const res = await fetch(new URL(`_control/${name}`, base), { method: 'POST' });
+  if (!res.ok) throw new Error(`control ${name} answered ${res.status}`);
+}

@@ -1,0 +1,121 @@
+// The walking skeleton's user path: link the demo account through the embedded login window, restart,
+// disconnect; and the ways a sign-in can end badly (window closed, consent denied, forged state).
+import assert from 'node:assert/strict';
+import { By } from 'selenium-webdriver';
+import {
+  accountIds, backToMain, chooseLanguage, clickConnect, decide, demoControl, keyringLookup, keyringService, openApp,
+  screenshot, signIn, switchToLoginWindow, waitForMessage,
+} from './harness.mjs';
+
+/** Opens the app for one test and quits it afterwards. */
+async function session(ctx) {
+  const driver = await openApp();
+  ctx.cleanup = () => driver.quit().catch(() => {});
+  return driver;
+}
+
+function refreshTokenOf(ctx, accountId) {
+  return keyringLookup(keyringService(ctx.home), `${accountId}/refresh_token`);
+}
+
+export const tests = [
+  ['lists the demo provider and invites a first link', async (ctx) => {
+    const driver = await session(ctx);
+    const provider = await driver.findElement(By.css('#providers li[data-provider-id="demo"]'));
+    assert.match(await provider.getText(), /Demo Provider/);
+    assert.equal(await driver.findElement(By.id('accounts-empty')).isDisplayed(), true);
+    assert.deepEqual(await accountIds(driver), []);
+    await screenshot(driver, 'main-empty-en');
+  }],
+
+  ['links the demo account through the embedded login window', async (ctx) => {
+    const driver = await session(ctx);
+    await clickConnect(driver, 'demo');
+    await switchToLoginWindow(driver);
+    assert.match(await driver.getCurrentUrl(), /^http:\/\/127\.0\.0\.1:\d+\/authorize\?/);
+    assert.match(await driver.findElement(By.id('demo-credentials')).getText(), /demo/);
+    await signIn(driver);
+    await decide(driver, 'approve');
+    await backToMain(driver);
+    const msg = await waitForMessage(driver, 'success');
+    assert.match(msg.text, /Demo Provider account is linked/);
+    const ids = await accountIds(driver);
+    assert.equal(ids.length, 1);
+    const card = await driver.findElement(By.css(`#accounts li[data-account-id="${ids[0]}"]`));
+    assert.equal(await card.findElement(By.css('.account-state')).getText(), 'Connected');
+    assert.equal(await card.findElement(By.css('.account-name')).getText(), 'demo@example.test');
+    assert.match(await card.findElement(By.css('.account-expiry')).getText(), /Access expires in (59|60) min/);
+    const refresh = refreshTokenOf(ctx, ids[0]);
+    assert.ok(refresh && refresh.startsWith('demo_rt_'), 'the keyring holds the refresh token');
+    assert.ok(keyringLookup(keyringService(ctx.home), `${ids[0]}/access_token`)?.startsWith('demo_at_'));
+    ctx.accountId = ids[0];
+    await screenshot(driver, 'main-linked-en');
+  }],
+
+  ['keeps the account after a restart', async (ctx) => {
+    const driver = await session(ctx);
+    assert.deepEqual(await accountIds(driver), [ctx.accountId]);
+    const state = await driver.findElement(By.css(`li[data-account-id="${ctx.accountId}"] .account-state`));
+    assert.equal(await state.getText(), 'Connected');
+  }],
+
+  ['speaks German when switched', async (ctx) => {
+    const driver = await session(ctx);
+    await chooseLanguage(driver, 'de');
+    assert.equal(await driver.findElement(By.id('accounts-heading')).getText(), 'IHRE KONTEN');
+    assert.equal(await driver.findElement(By.css('.account-state')).getText(), 'Verbunden');
+    await screenshot(driver, 'main-linked-de');
+    await chooseLanguage(driver, 'en');
+  }],
+
+  ['closing the login window cancels the sign-in', async (ctx) => {
+    const driver = await session(ctx);
+    await clickConnect(driver, 'demo');
+    await switchToLoginWindow(driver);
+    await driver.wait(async () => (await driver.findElements(By.id('username'))).length > 0, 20_000);
+    await driver.close();
+    await backToMain(driver);
+    const msg = await waitForMessage(driver, 'info', 'cancelled');
+    assert.match(msg.text, /cancelled/i);
+    assert.deepEqual(await accountIds(driver), [ctx.accountId]);
+  }],
+
+  ['denying consent links nothing and says so', async (ctx) => {
+    const driver = await session(ctx);
+    await clickConnect(driver, 'demo');
+    await switchToLoginWindow(driver);
+    await signIn(driver);
+    await decide(driver, 'deny');
+    await backToMain(driver);
+    const msg = await waitForMessage(driver, 'error', 'access_denied');
+    assert.match(msg.text, /You declined access at Demo Provider/);
+    assert.deepEqual(await accountIds(driver), [ctx.accountId]);
+  }],
+
+  ['a redirect with a forged state is rejected and nothing is stored', async (ctx) => {
+    const driver = await session(ctx);
+    await demoControl(ctx.demoUrl, 'tamper-next-state');
+    await clickConnect(driver, 'demo');
+    await switchToLoginWindow(driver);
+    await signIn(driver);
+    await decide(driver, 'approve');
+    await backToMain(driver);
+    const msg = await waitForMessage(driver, 'error', 'state_mismatch');
+    assert.match(msg.text, /state/);
+    assert.deepEqual(await accountIds(driver), [ctx.accountId]);
+    const stats = await (await fetch(new URL('_control/stats', ctx.demoUrl))).json();
+    assert.equal(stats.code_exchanges, 1, 'the forged redirect\'s code was never exchanged');
+  }],
+
+  ['disconnect removes the account and its keyring entries', async (ctx) => {
+    const driver = await session(ctx);
+    await driver.findElement(By.css(`li[data-account-id="${ctx.accountId}"] button.disconnect`)).click();
+    await driver.findElement(By.css(`li[data-account-id="${ctx.accountId}"] button.confirm-disconnect`)).click();
+    const msg = await waitForMessage(driver, 'success');
+    assert.match(msg.text, /disconnected/);
+    await driver.wait(async () => (await accountIds(driver)).length === 0, 10_000);
+    assert.equal(await driver.findElement(By.id('accounts-empty')).isDisplayed(), true);
+    assert.equal(refreshTokenOf(ctx, ctx.accountId), null, 'the refresh token left the keyring');
+    assert.equal(keyringLookup(keyringService(ctx.home), `${ctx.accountId}/access_token`), null);
+  }],
+];

@@ -1,0 +1,42 @@
+// A small sequential test runner: the tests share one app home, so they run in order, each in a fresh
+// app session. Prints one line per test and the closing line "N passed, N failed".
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ARTIFACTS, startDemoProvider, startDriver, stopAll } from './harness.mjs';
+import { tests } from './link.test.mjs';
+
+const home = mkdtempSync(join(tmpdir(), 'account-linker-e2e-'));
+let passed = 0;
+let failed = 0;
+try {
+  const demoUrl = await startDemoProvider();
+  const ctx = { home, demoUrl };
+  const driver = await startDriver({
+    ACCOUNT_LINKER_HOME: home,
+    ACCOUNT_LINKER_DEMO_URL: demoUrl,
+    ACCOUNT_LINKER_LOG_FILE: join(ARTIFACTS, 'app.log'),
+  });
+  ctx.driverLog = driver.log;
+  for (const [name, fn] of tests) {
+    const t0 = Date.now();
+    try {
+      await fn(ctx);
+      passed++;
+      console.log(`ok - ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`not ok - ${name} (${Date.now() - t0} ms)\n  ${String(e?.stack ?? e).replaceAll('\n', '\n  ')}`);
+    } finally {
+      await ctx.cleanup?.();
+      ctx.cleanup = undefined;
+    }
+  }
+} catch (e) {
+  failed++;
+  console.log(`not ok - e2e setup\n  ${e?.stack ?? e}`);
+} finally {
+  stopAll();
+}
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,6 @@
+//! Integration tests: the app's domain against the demo provider over real HTTP on 127.0.0.1 and a real
+//! Secret Service (started by `scripts/test.sh` inside `dbus-run-session`). One binary, so tests link once.
+
+mod browser;
+mod link;
+mod vault;
