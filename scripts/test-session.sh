@@ -20,6 +20,5 @@ cargo test --workspace 2>&1 | tee "$ARTIFACTS/cargo-test.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 printf '\n\033[1m==> end-to-end tests (real app, WebKitGTK under Xvfb, tauri-driver)\033[0m\n'
-export WEBKIT_DISABLE_COMPOSITING_MODE=1
 xvfb-run -a -s "-screen 0 1280x900x24" node tests/e2e/run.mjs || status=1
 exit "$status"

@@ -92,6 +92,11 @@ export async function backToMain(driver) {
   await driver.switchTo().window(driver.mainHandle);
 }
 
+/** Closes windows by title through X11, as the user clicking the window's close button does. */
+export function closeWindowLikeUser(titlePrefix) {
+  execFileSync('/usr/bin/python3', [join(ROOT, 'tests/e2e/close-window.py'), titlePrefix], { stdio: 'inherit' });
+}
+
 /** Types into the demo provider's login form and submits it. */
 export async function signIn(driver, user = 'demo', password = 'demo') {
   const username = await driver.wait(until.elementLocated(By.id('username')), TIMEOUT);

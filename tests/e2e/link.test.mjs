@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { By } from 'selenium-webdriver';
 import {
-  accountIds, backToMain, chooseLanguage, clickConnect, decide, demoControl, keyringLookup, keyringService, openApp,
+  accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, keyringLookup, keyringService, openApp,
   screenshot, signIn, switchToLoginWindow, waitForMessage,
 } from './harness.mjs';
 
@@ -34,6 +34,8 @@ export const tests = [
     await switchToLoginWindow(driver);
     assert.match(await driver.getCurrentUrl(), /^http:\/\/127\.0\.0\.1:\d+\/authorize\?/);
     assert.match(await driver.findElement(By.id('demo-credentials')).getText(), /demo/);
+    assert.match(await driver.getTitle(), /Sign in/);
+    await screenshot(driver, 'login-window');
     await signIn(driver);
     await decide(driver, 'approve');
     await backToMain(driver);
@@ -73,7 +75,8 @@ export const tests = [
     await clickConnect(driver, 'demo');
     await switchToLoginWindow(driver);
     await driver.wait(async () => (await driver.findElements(By.id('username'))).length > 0, 20_000);
-    await driver.close();
+    assert.match(await driver.getTitle(), /Sign in/);
+    closeWindowLikeUser('Sign in to Demo Provider');
     await backToMain(driver);
     const msg = await waitForMessage(driver, 'info', 'cancelled');
     assert.match(msg.text, /cancelled/i);

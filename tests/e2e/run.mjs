@@ -20,6 +20,7 @@ try {
   ctx.driverLog = driver.log;
   for (const [name, fn] of tests) {
     const t0 = Date.now();
+    console.log(`# ${name}`);
     try {
       await fn(ctx);
       passed++;
