@@ -18,13 +18,10 @@ use std::sync::Arc;
 pub fn run() {
     init_logging();
     let paths = paths::AppPaths::from_env();
-    let catalogue = match providers::Catalogue::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!(error = %e, "provider configuration is unusable; starting without providers");
-            providers::Catalogue::default()
-        }
-    };
+    let catalogue = providers::Catalogue::load(&paths.config_dir);
+    for problem in catalogue.problems() {
+        tracing::warn!(%problem, "provider configuration problem; the other providers stay usable");
+    }
     let linker = match linker::Linker::new(&paths, catalogue) {
         Ok(l) => Arc::new(l),
         Err(e) => {

@@ -18,7 +18,8 @@ use crate::oauth::redirect::RedirectUri;
 use crate::oauth::token::{self, TokenError};
 use crate::oauth::jwt;
 use crate::paths::AppPaths;
-use crate::providers::{Catalogue, ProviderView};
+use crate::providers::config::ConfigError;
+use crate::providers::{Catalogue, ProviderError, ProviderView};
 use crate::vault::{Vault, VaultError};
 
 /// Why a linking step failed. [`LinkError::code`] is what the UI branches on.
@@ -36,14 +37,9 @@ pub enum LinkError {
     /// The user closed the sign-in window.
     #[error("the sign-in window was closed before the sign-in finished; no account was linked")]
     Cancelled,
-    /// The provider's configuration can't be used.
-    #[error("the provider '{provider}' is misconfigured: {reason}")]
-    Config {
-        /// Provider id.
-        provider: String,
-        /// What is wrong.
-        reason: String,
-    },
+    /// The provider can't start a flow (not configured, bad tenant, bad URL).
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
     /// The redirect was refused or carried an error.
     #[error(transparent)]
     Callback(#[from] CallbackError),
@@ -66,7 +62,9 @@ impl LinkError {
             LinkError::UnknownAccount(_) => "unknown_account",
             LinkError::NoPendingFlow => "no_pending_flow",
             LinkError::Cancelled => "cancelled",
-            LinkError::Config { .. } => "provider_config",
+            LinkError::Provider(ProviderError::Tenant(_)) => "bad_tenant",
+            LinkError::Provider(ProviderError::NoClientId(_) | ProviderError::NoClientSecret(_)) => "provider_not_configured",
+            LinkError::Provider(_) => "provider_config",
             LinkError::Callback(CallbackError::StateMismatch | CallbackError::StateMissing) => "state_mismatch",
             LinkError::Callback(CallbackError::Provider { error, .. }) if error == "access_denied" => "access_denied",
             LinkError::Callback(CallbackError::Provider { .. }) => "provider_error",
@@ -138,11 +136,16 @@ impl Linker {
         self.catalogue.all().iter().map(|p| p.view()).collect()
     }
 
-    /// Starts a sign-in at a provider.
-    pub fn begin(&self, provider_id: &str) -> Result<LinkStart, LinkError> {
+    /// Problems found in the provider configuration.
+    pub fn config_problems(&self) -> &[ConfigError] {
+        self.catalogue.problems()
+    }
+
+    /// Starts a sign-in at a provider; `tenant` is what the user typed for providers that need one.
+    pub fn begin(&self, provider_id: &str, tenant: Option<&str>) -> Result<LinkStart, LinkError> {
         let provider = self.catalogue.get(provider_id).ok_or_else(|| LinkError::UnknownProvider(provider_id.to_owned()))?;
-        let flow = PendingFlow::begin(provider)
-            .map_err(|e| LinkError::Config { provider: provider_id.to_owned(), reason: e.to_string() })?;
+        let endpoints = provider.endpoints(tenant)?;
+        let flow = PendingFlow::begin(provider, endpoints)?;
         let start = LinkStart {
             flow_id: flow.id.clone(),
             provider_id: provider.id.clone(),
@@ -188,14 +191,26 @@ impl Linker {
         let outcome = async {
             let callback = Callback::parse(redirect)?;
             tracing::info!(flow = flow_id.as_str(), params = ?callback.param_names(), "redirect received");
+            let (token_url, tenant) = (flow.endpoints.token.clone(), flow.endpoints.tenant.clone());
             let grant = flow.complete(&callback)?;
-            let tokens = token::exchange_code(&self.http, &provider, grant).await?;
+            let mut details = grant.kept.clone();
+            // The code may live only minutes (Workfront: 2): exchange it at once.
+            let tokens = token::exchange_code(&self.http, &provider, &token_url, grant).await?;
+            for field in &provider.keep_token_fields {
+                match tokens.extra.get(field) {
+                    Some(serde_json::Value::String(v)) => details.insert(field.clone(), v.clone()),
+                    Some(v @ serde_json::Value::Number(_)) => details.insert(field.clone(), v.to_string()),
+                    _ => None,
+                };
+            }
             let account_id = uuid::Uuid::new_v4().to_string();
             let now = unix_now();
             let display_name = tokens.id_token.as_ref().and_then(|t| jwt::claims(t.secret())).and_then(|c| jwt::display_name(&c));
             let account = Account {
                 id: account_id.clone(),
                 provider_id: provider.id.clone(),
+                tenant,
+                details,
                 display_name,
                 scopes: tokens.scope.clone().unwrap_or_else(|| provider.scopes.clone()),
                 token_type: tokens.token_type.clone(),

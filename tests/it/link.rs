@@ -4,7 +4,7 @@
 use account_linker::accounts::AccountState;
 use account_linker::linker::{LinkError, Linker};
 use account_linker::paths::AppPaths;
-use account_linker::providers::{Catalogue, Provider};
+use account_linker::providers::{builtin, Catalogue};
 use account_linker::vault::SecretKind;
 use account_linker_tests::demo_provider::{DemoConfig, DemoServer};
 
@@ -21,7 +21,7 @@ async fn setup() -> Setup {
     let demo = DemoServer::start_local(DemoConfig { test_controls: true, ..DemoConfig::default() }).await.expect("demo");
     let home = tempfile::tempdir().expect("tmp");
     let paths = AppPaths::isolated(home.path());
-    let provider = Provider::demo(&demo.base_url).expect("demo provider");
+    let provider = builtin::demo(&demo.base_url).expect("demo provider");
     let linker = Linker::new(&paths, Catalogue::new(vec![provider])).expect("linker");
     Setup { demo, linker, paths, _home: home }
 }
@@ -29,7 +29,7 @@ async fn setup() -> Setup {
 #[tokio::test]
 async fn links_an_account_and_disconnects_it() {
     let s = setup().await;
-    let start = s.linker.begin("demo").expect("begin");
+    let start = s.linker.begin("demo", None).expect("begin");
     assert_eq!(start.redirect_uri.as_str(), "org.accountlinker.app:/oauth2/demo");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     assert!(location.starts_with("org.accountlinker.app:/oauth2/demo?code="), "{location}");
@@ -49,7 +49,7 @@ async fn links_an_account_and_disconnects_it() {
     assert!(tokens.id_token.is_some());
 
     // A restart: a new linker over the same folder sees the account.
-    let provider = Provider::demo(&s.demo.base_url).expect("demo");
+    let provider = builtin::demo(&s.demo.base_url).expect("demo");
     let restarted = Linker::new(&s.paths, Catalogue::new(vec![provider])).expect("linker");
     let listed = restarted.accounts().await.expect("accounts");
     assert_eq!(listed.len(), 1);
@@ -65,7 +65,7 @@ async fn links_an_account_and_disconnects_it() {
 #[tokio::test]
 async fn the_same_redirect_completes_a_flow_only_once() {
     let s = setup().await;
-    let start = s.linker.begin("demo").expect("begin");
+    let start = s.linker.begin("demo", None).expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     s.linker.complete(&start.flow_id, &location).await.expect("linked");
     let again = s.linker.complete(&start.flow_id, &location).await.unwrap_err();
@@ -77,7 +77,7 @@ async fn the_same_redirect_completes_a_flow_only_once() {
 async fn a_forged_state_is_rejected_before_any_exchange() {
     let s = setup().await;
     s.demo.tamper_next_state();
-    let start = s.linker.begin("demo").expect("begin");
+    let start = s.linker.begin("demo", None).expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     let err = s.linker.complete(&start.flow_id, &location).await.unwrap_err();
     assert_eq!(err.code(), "state_mismatch", "{err}");
@@ -88,7 +88,7 @@ async fn a_forged_state_is_rejected_before_any_exchange() {
 #[tokio::test]
 async fn denied_consent_is_access_denied_in_words() {
     let s = setup().await;
-    let start = s.linker.begin("demo").expect("begin");
+    let start = s.linker.begin("demo", None).expect("begin");
     let location = browser::authorize(&start.authorize_url, "deny").await;
     let err = s.linker.complete(&start.flow_id, &location).await.unwrap_err();
     assert_eq!(err.code(), "access_denied");
@@ -99,7 +99,7 @@ async fn denied_consent_is_access_denied_in_words() {
 #[tokio::test]
 async fn a_callback_for_another_provider_path_is_refused() {
     let s = setup().await;
-    let start = s.linker.begin("demo").expect("begin");
+    let start = s.linker.begin("demo", None).expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     let elsewhere = location.replace("/oauth2/demo?", "/oauth2/other?");
     let err = s.linker.complete(&start.flow_id, &elsewhere).await.unwrap_err();
@@ -110,7 +110,7 @@ async fn a_callback_for_another_provider_path_is_refused() {
 #[tokio::test]
 async fn a_cancelled_flow_cannot_be_completed() {
     let s = setup().await;
-    let start = s.linker.begin("demo").expect("begin");
+    let start = s.linker.begin("demo", None).expect("begin");
     assert!(s.linker.cancel(&start.flow_id));
     assert!(!s.linker.cancel(&start.flow_id));
     let location = browser::authorize(&start.authorize_url, "approve").await;
@@ -120,7 +120,7 @@ async fn a_cancelled_flow_cannot_be_completed() {
 #[tokio::test]
 async fn token_endpoint_down_is_a_clear_error_and_stores_nothing() {
     let s = setup().await;
-    let start = s.linker.begin("demo").expect("begin");
+    let start = s.linker.begin("demo", None).expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     let base = s.demo.base_url.clone();
     drop(s.demo);
@@ -144,7 +144,7 @@ async fn a_corrupt_account_file_is_reported_and_kept() {
     std::fs::write(&file, b"{ not json").expect("write");
     let err = s.linker.accounts().await.unwrap_err();
     assert_eq!(err.code(), "account_store");
-    let start = s.linker.begin("demo").expect("begin");
+    let start = s.linker.begin("demo", None).expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     let err = s.linker.complete(&start.flow_id, &location).await.unwrap_err();
     assert_eq!(err.code(), "account_store");

@@ -10,6 +10,6 @@ export const EVENTS = Object.freeze({
 
 export const listProviders = () => invoke('list_providers');
 export const listAccounts = () => invoke('list_accounts');
-export const connect = (providerId) => invoke('connect', { providerId });
+export const connect = (providerId, tenant) => invoke('connect', { providerId, tenant: tenant || null });
 export const disconnect = (accountId) => invoke('disconnect', { accountId });
 export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));

@@ -5,7 +5,7 @@ import { renderAccounts } from './views/accounts.js';
 import { clear, show } from './views/message.js';
 import { renderProviders } from './views/providers.js';
 
-const state = { providers: [], accounts: [] };
+const state = { providers: { providers: [], problems: [] }, accounts: [] };
 
 function render() {
   translateStatic();
@@ -22,10 +22,10 @@ async function reloadAccounts() {
   render();
 }
 
-async function startConnect(provider) {
+async function startConnect(provider, tenant) {
   show('info', t('link.waiting', { name: provider.name }));
   try {
-    await backend.connect(provider.id);
+    await backend.connect(provider.id, tenant);
   } catch (e) {
     show('error', t('link.failed', { message: e.message }), e.code);
   }
@@ -42,7 +42,7 @@ async function doDisconnect(account, name) {
 }
 
 function onLinkFinished(result) {
-  const provider = state.providers.find((p) => p.id === result.providerId);
+  const provider = state.providers.providers.find((p) => p.id === result.providerId);
   const name = provider ? provider.name : result.providerId;
   if (!result.error) return show('success', t('link.done', { name }));
   const { code, message } = result.error;

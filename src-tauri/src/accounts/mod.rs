@@ -3,6 +3,7 @@
 //! The file is written atomically (temporary file, fsync, rename, fsync of the folder). A file that is
 //! corrupt or from an unknown version is reported and left alone: it is never replaced by an empty list.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -29,6 +30,12 @@ pub struct Account {
     pub id: String,
     /// The provider it is linked at.
     pub provider_id: String,
+    /// The tenant (e.g. a Workfront organization host), for providers that have one.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Non-secret details the provider returned and asked to keep (Workfront's `domain`, `lane`, `wid`).
+    #[serde(default)]
+    pub details: BTreeMap<String, String>,
     /// Who the account belongs to, as the provider says (e-mail or name), when known.
     pub display_name: Option<String>,
     /// Scopes granted.
@@ -145,6 +152,8 @@ mod tests {
         Account {
             id: id.into(),
             provider_id: "demo".into(),
+            tenant: None,
+            details: BTreeMap::new(),
             display_name: Some("a@b.test".into()),
             scopes: vec!["openid".into()],
             token_type: "Bearer".into(),

@@ -57,10 +57,22 @@ pub struct ConnectStarted {
 
 type Shared<'a> = State<'a, Arc<Linker>>;
 
+/// What [`list_providers`] returns: the providers, and problems in the user's configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProvidersList {
+    /// Linkable providers.
+    pub providers: Vec<ProviderView>,
+    /// Each problem in one line: file, line, provider, field, what is wrong.
+    pub problems: Vec<String>,
+}
+
 /// The providers the user can link.
 #[tauri::command]
-pub fn list_providers(linker: Shared<'_>) -> Vec<ProviderView> {
-    linker.providers()
+pub fn list_providers(linker: Shared<'_>) -> ProvidersList {
+    ProvidersList {
+        providers: linker.providers(),
+        problems: linker.config_problems().iter().map(ToString::to_string).collect(),
+    }
 }
 
 /// The linked accounts.
@@ -71,8 +83,13 @@ pub async fn list_accounts(linker: Shared<'_>) -> Result<Vec<AccountView>, IpcEr
 
 /// Starts linking an account: opens the provider's sign-in page in a login window.
 #[tauri::command]
-pub fn connect(app: AppHandle, linker: Shared<'_>, provider_id: String) -> Result<ConnectStarted, IpcError> {
-    let start = linker.begin(&provider_id)?;
+pub fn connect(
+    app: AppHandle,
+    linker: Shared<'_>,
+    provider_id: String,
+    tenant: Option<String>,
+) -> Result<ConnectStarted, IpcError> {
+    let start = linker.begin(&provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty()))?;
     let flow_id = start.flow_id.clone();
     if let Err(e) = login::open(&app, linker.inner().clone(), start) {
         linker.cancel(&flow_id);

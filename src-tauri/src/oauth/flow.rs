@@ -12,9 +12,9 @@ use url::Url;
 
 use super::callback::{Callback, CallbackError};
 use super::pkce::{PkceChallenge, PkceVerifier};
-use super::redirect::{RedirectUri, RedirectUriError};
+use super::redirect::RedirectUri;
 use super::secret::AuthorizationCode;
-use crate::providers::Provider;
+use crate::providers::{Endpoints, Provider, ProviderError};
 
 /// Identifies a pending flow inside the app (never sent to the provider).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -67,10 +67,13 @@ pub struct PendingFlow {
     pub authorize_url: Url,
     /// Where the provider sends the browser back.
     pub redirect_uri: RedirectUri,
+    /// The provider's URLs for this flow's tenant.
+    pub endpoints: Endpoints,
     /// When the flow began.
     pub started_at: Instant,
     state: CsrfState,
     verifier: Option<PkceVerifier>,
+    keep_params: Vec<String>,
 }
 
 /// What a successful callback yields: everything the code exchange needs.
@@ -82,23 +85,30 @@ pub struct CodeGrant {
     pub verifier: Option<PkceVerifier>,
     /// The redirect URI, sent again in the token request.
     pub redirect_uri: RedirectUri,
+    /// Redirect parameters the provider asks to keep (e.g. Workfront's `domain` and `lane`).
+    pub kept: std::collections::BTreeMap<String, String>,
 }
 
 impl PendingFlow {
-    /// Starts a flow at `provider`: fresh `state`, fresh PKCE verifier (where allowed), authorize URL.
-    pub fn begin(provider: &Provider) -> Result<Self, RedirectUriError> {
-        let redirect_uri = provider.redirect_uri()?;
+    /// Starts a flow at `provider` (URLs resolved for a tenant in `endpoints`): fresh `state`, fresh PKCE
+    /// verifier (where the provider allows PKCE), and the authorize URL.
+    pub fn begin(provider: &Provider, endpoints: Endpoints) -> Result<Self, ProviderError> {
+        let client_id = provider.readiness()?;
+        let redirect_uri = endpoints.redirect_uri.clone();
         let state = CsrfState::generate();
         let verifier = provider.pkce.then(PkceVerifier::generate);
-        let mut authorize_url = provider.authorize_url.clone();
+        let mut authorize_url = endpoints.authorize.clone();
         {
             let mut q = authorize_url.query_pairs_mut();
             q.append_pair("response_type", "code")
-                .append_pair("client_id", &provider.client_id)
+                .append_pair("client_id", client_id)
                 .append_pair("redirect_uri", redirect_uri.as_str())
                 .append_pair("state", &state.0);
             if !provider.scopes.is_empty() {
                 q.append_pair("scope", &provider.scopes.join(" "));
+            }
+            for (k, v) in &provider.authorize_params {
+                q.append_pair(k, v);
             }
             if let Some(v) = &verifier {
                 let challenge = v.challenge();
@@ -111,9 +121,11 @@ impl PendingFlow {
             provider_id: provider.id.clone(),
             authorize_url,
             redirect_uri,
+            endpoints,
             started_at: Instant::now(),
             state,
             verifier,
+            keep_params: provider.keep_redirect_params.clone(),
         })
     }
 
@@ -138,7 +150,12 @@ impl PendingFlow {
             });
         }
         let code = callback.param("code").filter(|c| !c.is_empty()).ok_or(CallbackError::CodeMissing)?;
-        Ok(CodeGrant { code: AuthorizationCode::new(code), verifier: self.verifier, redirect_uri: self.redirect_uri })
+        let kept = self
+            .keep_params
+            .iter()
+            .filter_map(|k| callback.param(k).map(|v| (k.clone(), v.to_owned())))
+            .collect();
+        Ok(CodeGrant { code: AuthorizationCode::new(code), verifier: self.verifier, redirect_uri: self.redirect_uri, kept })
     }
 
     /// The `state` sent with this flow, for tests that play the provider.
@@ -159,7 +176,11 @@ mod tests {
     use super::*;
 
     fn provider() -> Provider {
-        Provider::demo(&Url::parse("http://127.0.0.1:9/").expect("url")).expect("demo")
+        crate::providers::builtin::demo(&Url::parse("http://127.0.0.1:9/").expect("url")).expect("demo")
+    }
+
+    fn begin(p: &Provider) -> PendingFlow {
+        PendingFlow::begin(p, p.endpoints(None).expect("endpoints")).expect("begin")
     }
 
     fn cb(flow: &PendingFlow, query: &str) -> Callback {
@@ -168,7 +189,7 @@ mod tests {
 
     #[test]
     fn authorize_url_carries_state_pkce_and_redirect() {
-        let flow = PendingFlow::begin(&provider()).expect("begin");
+        let flow = begin(&provider());
         let q: std::collections::HashMap<_, _> = flow.authorize_url.query_pairs().into_owned().collect();
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["client_id"], "account-linker-demo");
@@ -179,8 +200,39 @@ mod tests {
     }
 
     #[test]
+    fn seed_quirks_reach_the_authorize_url_and_the_grant() {
+        let mut zf = crate::providers::builtin::zaehlerfreunde();
+        zf.client_id = Some("abc123".into());
+        let flow = begin(&zf);
+        assert!(flow.authorize_url.as_str().starts_with("https://auth.prod.zaehlerfreunde.com/authorize?"));
+        let q: std::collections::HashMap<_, _> = flow.authorize_url.query_pairs().into_owned().collect();
+        assert_eq!(q["audience"], "https://api.prod.zaehlerfreunde.com");
+        assert_eq!(q["scope"], "openid profile email offline_access");
+        assert_eq!(q["code_challenge_method"], "S256");
+
+        let mut wf = crate::providers::builtin::workfront();
+        wf.client_id = Some("wf".into());
+        wf.client_secret = Some(crate::providers::ClientSecret::new("s"));
+        let flow = PendingFlow::begin(&wf, wf.endpoints(Some("acme")).expect("endpoints")).expect("begin");
+        let q: std::collections::HashMap<_, _> = flow.authorize_url.query_pairs().into_owned().collect();
+        assert!(!q.contains_key("code_challenge"), "Workfront does not take PKCE");
+        assert_eq!(q["redirect_uri"], "org.accountlinker.app:/oauth2/workfront/acme.my.workfront.com");
+        let c = Callback::parse(&format!("{}?code=c&domain=acme&lane=my&state={}", flow.redirect_uri, flow.state_for_test())).expect("cb");
+        let grant = flow.complete(&c).expect("grant");
+        assert_eq!(grant.kept.get("domain").map(String::as_str), Some("acme"));
+        assert_eq!(grant.kept.get("lane").map(String::as_str), Some("my"));
+        assert!(grant.verifier.is_none());
+    }
+
+    #[test]
+    fn unconfigured_provider_cannot_begin() {
+        let zf = crate::providers::builtin::zaehlerfreunde();
+        assert!(matches!(PendingFlow::begin(&zf, zf.endpoints(None).expect("e")), Err(ProviderError::NoClientId(_))));
+    }
+
+    #[test]
     fn good_callback_yields_code_and_verifier() {
-        let flow = PendingFlow::begin(&provider()).expect("begin");
+        let flow = begin(&provider());
         let c = cb(&flow, &format!("code=abc&state={}", flow.state_for_test()));
         let grant = flow.complete(&c).expect("grant");
         assert_eq!(grant.code.secret(), "abc");
@@ -189,17 +241,17 @@ mod tests {
 
     #[test]
     fn wrong_or_missing_state_is_checked_before_anything_else() {
-        let flow = PendingFlow::begin(&provider()).expect("begin");
+        let flow = begin(&provider());
         let c = cb(&flow, "error=access_denied&state=forged");
         assert_eq!(flow.complete(&c).unwrap_err(), CallbackError::StateMismatch);
-        let flow = PendingFlow::begin(&provider()).expect("begin");
+        let flow = begin(&provider());
         let c = cb(&flow, "code=abc");
         assert_eq!(flow.complete(&c).unwrap_err(), CallbackError::StateMissing);
     }
 
     #[test]
     fn redirect_for_another_provider_is_refused() {
-        let flow = PendingFlow::begin(&provider()).expect("begin");
+        let flow = begin(&provider());
         let c = Callback::parse(&format!("org.accountlinker.app:/oauth2/other?code=a&state={}", flow.state_for_test()))
             .expect("parse");
         assert!(matches!(flow.complete(&c).unwrap_err(), CallbackError::RedirectMismatch { .. }));
@@ -207,10 +259,10 @@ mod tests {
 
     #[test]
     fn provider_error_and_missing_code() {
-        let flow = PendingFlow::begin(&provider()).expect("begin");
+        let flow = begin(&provider());
         let c = cb(&flow, &format!("error=access_denied&state={}", flow.state_for_test()));
         assert!(matches!(flow.complete(&c).unwrap_err(), CallbackError::Provider { ref error, .. } if error == "access_denied"));
-        let flow = PendingFlow::begin(&provider()).expect("begin");
+        let flow = begin(&provider());
         let c = cb(&flow, &format!("state={}", flow.state_for_test()));
         assert_eq!(flow.complete(&c).unwrap_err(), CallbackError::CodeMissing);
     }

@@ -15,7 +15,7 @@ pub const SCHEME: &str = "org.accountlinker.app";
 pub struct RedirectUri(Url);
 
 /// Why a string is not a usable redirect URI for this app.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum RedirectUriError {
     /// The provider id or tenant holds characters that can't appear in a path segment.
     #[error("'{0}' can't be used in a redirect path: use letters, digits, '-', '_' and '.'")]

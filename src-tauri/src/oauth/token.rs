@@ -8,9 +8,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use url::Url;
+
 use super::flow::CodeGrant;
 use super::secret::{AccessToken, IdToken, RefreshToken};
-use crate::providers::Provider;
+use crate::providers::{ClientAuth, Provider, TokenEncoding};
 
 /// The HTTP client for token requests: no redirects, bounded time, identifies the app.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
@@ -37,6 +41,8 @@ pub struct TokenSet {
     pub id_token: Option<IdToken>,
     /// Granted scopes, when the provider says (else the requested ones apply).
     pub scope: Option<Vec<String>>,
+    /// Fields beyond RFC 6749 (e.g. Workfront's `wid`); kept in memory, filtered before storing.
+    pub extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 /// Why a token request failed.
@@ -78,35 +84,66 @@ impl TokenError {
     }
 }
 
-/// Exchanges an authorization code for tokens (public client, form-encoded, PKCE verifier).
-pub async fn exchange_code(http: &reqwest::Client, provider: &Provider, grant: CodeGrant) -> Result<TokenSet, TokenError> {
-    let mut form: Vec<(&str, String)> = vec![
+/// Exchanges an authorization code for tokens at `token_url`, in the provider's dialect, with the
+/// PKCE verifier where one was used.
+pub async fn exchange_code(http: &reqwest::Client, provider: &Provider, token_url: &Url, grant: CodeGrant) -> Result<TokenSet, TokenError> {
+    let mut params: Vec<(&str, String)> = vec![
         ("grant_type", "authorization_code".into()),
         ("code", grant.code.secret().to_owned()),
         ("redirect_uri", grant.redirect_uri.to_string()),
-        ("client_id", provider.client_id.clone()),
     ];
     if let Some(v) = grant.verifier {
-        form.push(("code_verifier", v.into_secret()));
+        params.push(("code_verifier", v.into_secret()));
     }
-    post(http, provider, &form).await
+    post(http, provider, token_url, params).await
 }
 
-/// Uses a refresh token (RFC 6749 §6).
-pub async fn refresh(http: &reqwest::Client, provider: &Provider, token: &RefreshToken) -> Result<TokenSet, TokenError> {
-    let form: Vec<(&str, String)> = vec![
-        ("grant_type", "refresh_token".into()),
-        ("refresh_token", token.secret().to_owned()),
-        ("client_id", provider.client_id.clone()),
-    ];
-    post(http, provider, &form).await
+/// Uses a refresh token (RFC 6749 §6) at `token_url`, in the provider's dialect.
+pub async fn refresh(http: &reqwest::Client, provider: &Provider, token_url: &Url, token: &RefreshToken) -> Result<TokenSet, TokenError> {
+    let params: Vec<(&str, String)> =
+        vec![("grant_type", "refresh_token".into()), ("refresh_token", token.secret().to_owned())];
+    post(http, provider, token_url, params).await
 }
 
-async fn post(http: &reqwest::Client, provider: &Provider, form: &[(&str, String)]) -> Result<TokenSet, TokenError> {
-    let response = http
-        .post(provider.token_url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .form(form)
+/// Builds a token request in the provider's dialect: client authentication (public client, secret in
+/// the body, or HTTP Basic) and encoding (form or JSON).
+pub fn build_request(
+    http: &reqwest::Client,
+    provider: &Provider,
+    token_url: &Url,
+    mut params: Vec<(&str, String)>,
+) -> Result<reqwest::RequestBuilder, TokenError> {
+    let client_id = provider.client_id.clone().unwrap_or_default();
+    let secret = || {
+        provider.client_secret.as_ref().map(|s| s.secret().to_owned()).ok_or_else(|| TokenError::Malformed {
+            status: 0,
+            what: format!("no request was sent: provider '{}' needs a client_secret", provider.id),
+        })
+    };
+    let mut request = http.post(token_url.clone()).header(reqwest::header::ACCEPT, "application/json");
+    match provider.client_auth {
+        ClientAuth::None => params.push(("client_id", client_id)),
+        ClientAuth::Body => {
+            params.push(("client_id", client_id));
+            params.push(("client_secret", secret()?));
+        }
+        ClientAuth::Basic => {
+            let pair = STANDARD.encode(format!("{client_id}:{}", secret()?));
+            request = request.header(reqwest::header::AUTHORIZATION, format!("Basic {pair}"));
+        }
+    }
+    Ok(match provider.token_encoding {
+        TokenEncoding::Form => request.form(&params),
+        TokenEncoding::Json => {
+            let body: serde_json::Map<String, serde_json::Value> =
+                params.into_iter().map(|(k, v)| (k.to_owned(), serde_json::Value::String(v))).collect();
+            request.json(&body)
+        }
+    })
+}
+
+async fn post(http: &reqwest::Client, provider: &Provider, token_url: &Url, params: Vec<(&str, String)>) -> Result<TokenSet, TokenError> {
+    let response = build_request(http, provider, token_url, params)?
         .send()
         .await
         .map_err(|e| TokenError::Transport(describe_transport(&e)))?;
@@ -145,6 +182,8 @@ struct RawSuccess {
     id_token: Option<String>,
     #[serde(default)]
     scope: Option<String>,
+    #[serde(flatten)]
+    extra: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +227,7 @@ pub fn parse_response(status: u16, content_type: &str, body: &[u8]) -> Result<To
         refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(RefreshToken::new),
         id_token: raw.id_token.filter(|t| !t.is_empty()).map(IdToken::new),
         scope: raw.scope.map(|s| s.split_whitespace().map(str::to_owned).collect()),
+        extra: raw.extra,
     })
 }
 
@@ -238,6 +278,64 @@ mod tests {
         assert_eq!(t.expires_in, Some(3600));
         assert_eq!(t.refresh_token.as_ref().map(RefreshToken::secret), Some("rt"));
         assert_eq!(t.scope, Some(vec!["a".into(), "b".into()]));
+    }
+
+    #[test]
+    fn workfront_session_id_response_keeps_wid_and_unknown_lifetime() {
+        let t = parse_response(
+            200,
+            "application/json",
+            br#"{"token_type":"sessionID","access_token":"s","refresh_token":"r","expires_in":0,"wid":"w-1"}"#,
+        )
+        .expect("ok");
+        assert_eq!(t.token_type, "sessionID");
+        assert_eq!(t.expires_in, None);
+        assert_eq!(t.extra.get("wid").and_then(|v| v.as_str()), Some("w-1"));
+    }
+
+    fn body_of(req: reqwest::Request) -> (Option<String>, Option<String>, String) {
+        let header = |name: reqwest::header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let (ct, auth) = (header(reqwest::header::CONTENT_TYPE), header(reqwest::header::AUTHORIZATION));
+        let body = req.body().and_then(|b| b.as_bytes()).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+        (ct, auth, body)
+    }
+
+    #[test]
+    fn each_seed_dialect_builds_its_documented_request() {
+        let http = reqwest::Client::new();
+        let url = Url::parse("https://token.example/t").expect("url");
+        let params = || vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", "rt".to_owned())];
+
+        let mut zf = crate::providers::builtin::zaehlerfreunde();
+        zf.client_id = Some("zf-id".into());
+        let (ct, auth, body) = body_of(build_request(&http, &zf, &url, params()).expect("req").build().expect("build"));
+        assert_eq!(ct.as_deref(), Some("application/json"));
+        assert_eq!(auth, None);
+        let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(json, serde_json::json!({"grant_type":"refresh_token","refresh_token":"rt","client_id":"zf-id"}));
+
+        let mut yw = crate::providers::builtin::youthweb();
+        yw.client_id = Some("yw-id".into());
+        yw.client_secret = Some(crate::providers::ClientSecret::new("yw-secret"));
+        let (ct, _, body) = body_of(build_request(&http, &yw, &url, params()).expect("req").build().expect("build"));
+        assert_eq!(ct.as_deref(), Some("application/json"));
+        let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(json["client_secret"], "yw-secret");
+
+        let mut wf = crate::providers::builtin::workfront();
+        wf.client_id = Some("wf-id".into());
+        wf.client_secret = Some(crate::providers::ClientSecret::new("wf-secret"));
+        let (ct, auth, body) = body_of(build_request(&http, &wf, &url, params()).expect("req").build().expect("build"));
+        assert_eq!(ct.as_deref(), Some("application/json"));
+        assert_eq!(auth.as_deref(), Some(format!("Basic {}", STANDARD.encode("wf-id:wf-secret")).as_str()));
+        assert!(!body.contains("wf-secret") && !body.contains("client_id"), "{body}");
+
+        wf.client_auth = ClientAuth::Body;
+        wf.token_encoding = TokenEncoding::Form;
+        let (ct, auth, body) = body_of(build_request(&http, &wf, &url, params()).expect("req").build().expect("build"));
+        assert_eq!(ct.as_deref(), Some("application/x-www-form-urlencoded"));
+        assert_eq!(auth, None);
+        assert_eq!(body, "grant_type=refresh_token&refresh_token=rt&client_id=wf-id&client_secret=wf-secret");
     }
 
     #[test]
