@@ -4,6 +4,7 @@
 //! layer (`ipc`, `windows`) adapts it to the desktop. This file only assembles the app.
 
 pub mod accounts;
+pub mod cli;
 pub mod ipc;
 pub mod linker;
 pub mod oauth;
@@ -14,9 +15,15 @@ pub mod windows;
 
 use std::sync::Arc;
 
-/// Starts the desktop app.
+/// Starts the desktop app, or runs a command-line subcommand (see [`cli`]) without a window.
 pub fn run() {
-    init_logging();
+    let args: Vec<String> = std::env::args().collect();
+    if cli::wants_cli(&args) {
+        // The command line speaks in its own words; log lines only for warnings unless asked.
+        init_logging("warn");
+        std::process::exit(cli::main(&args));
+    }
+    init_logging("info");
     let paths = paths::AppPaths::from_env();
     let catalogue = providers::Catalogue::load(&paths.config_dir);
     for problem in catalogue.problems() {
@@ -47,9 +54,9 @@ pub fn run() {
 
 /// Logs go to stderr, or to the file `ACCOUNT_LINKER_LOG_FILE` names (appended). Log lines never carry
 /// secrets: the secret types print `[redacted]`, and IPC arguments are not logged.
-fn init_logging() {
+fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ACCOUNT_LINKER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let file = std::env::var_os("ACCOUNT_LINKER_LOG_FILE")
         .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());

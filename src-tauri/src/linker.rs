@@ -15,6 +15,7 @@ use crate::accounts::{Account, AccountState, AccountStore, StoreError};
 use crate::oauth::callback::{Callback, CallbackError};
 use crate::oauth::flow::{FlowId, PendingFlow};
 use crate::oauth::redirect::RedirectUri;
+use crate::oauth::secret::AccessToken;
 use crate::oauth::token::{self, TokenError};
 use crate::oauth::jwt;
 use crate::paths::AppPaths;
@@ -49,6 +50,9 @@ pub enum LinkError {
     /// The keyring failed.
     #[error(transparent)]
     Vault(#[from] VaultError),
+    /// The account can't be used until the user signs in again.
+    #[error("the account needs to be reconnected: {0}")]
+    NeedsReconnect(String),
     /// The account file failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -71,6 +75,7 @@ impl LinkError {
             LinkError::Callback(_) => "bad_redirect",
             LinkError::Token(_) => "token_exchange",
             LinkError::Vault(_) => "keyring",
+            LinkError::NeedsReconnect(_) => "needs_reconnect",
             LinkError::Store(_) => "account_store",
         }
     }
@@ -89,6 +94,20 @@ pub struct LinkStart {
     pub authorize_url: Url,
     /// The redirect URI that ends the flow.
     pub redirect_uri: RedirectUri,
+}
+
+/// What happened at the provider when an account was disconnected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "camelCase")]
+pub enum Revocation {
+    /// The provider revoked the token (RFC 7009).
+    Revoked,
+    /// The provider offers no revocation endpoint.
+    NotOffered,
+    /// No token was stored to revoke.
+    NothingToRevoke,
+    /// Revocation was tried and failed; the account was removed locally anyway.
+    Failed(String),
 }
 
 /// An account as the UI shows it.
@@ -255,19 +274,122 @@ impl Linker {
             .collect())
     }
 
-    /// Removes an account: its keyring entries first, then its metadata.
-    pub async fn disconnect(&self, account_id: &str) -> Result<(), LinkError> {
+    /// Removes an account: revokes its refresh (or access) token at the provider where it offers RFC 7009
+    /// revocation, then deletes its keyring entries, then its metadata. A failed revocation does not stop
+    /// the local removal; the outcome says what happened at the provider.
+    pub async fn disconnect(&self, account_id: &str) -> Result<Revocation, LinkError> {
         let _guard = self.store_lock.lock().await;
         let mut accounts = self.load().await?;
-        let before = accounts.len();
+        let account = accounts.iter().find(|a| a.id == account_id).cloned().ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))?;
+        let revocation = self.revoke(&account).await;
         accounts.retain(|a| a.id != account_id);
-        if accounts.len() == before {
-            return Err(LinkError::UnknownAccount(account_id.to_owned()));
-        }
         self.vault.delete_account(account_id).await?;
         self.save(accounts).await?;
-        tracing::info!(account = account_id, "account disconnected");
-        Ok(())
+        tracing::info!(account = account_id, revocation = ?revocation, "account disconnected");
+        Ok(revocation)
+    }
+
+    async fn revoke(&self, account: &Account) -> Revocation {
+        let Some(provider) = self.catalogue.get(&account.provider_id) else { return Revocation::NotOffered };
+        let Some(url) = provider.endpoints(account.tenant.as_deref()).ok().and_then(|e| e.revocation) else {
+            return Revocation::NotOffered;
+        };
+        let tokens = match self.vault.tokens(&account.id).await {
+            Ok(t) => t,
+            Err(e) => return Revocation::Failed(e.to_string()),
+        };
+        let (token, hint) = match (tokens.refresh_token, tokens.access_token) {
+            (Some(r), _) => (r.secret().to_owned(), "refresh_token"),
+            (None, Some(a)) => (a.secret().to_owned(), "access_token"),
+            (None, None) => return Revocation::NothingToRevoke,
+        };
+        let params = vec![("token", token), ("token_type_hint", hint.to_owned())];
+        let request = match token::build_request(&self.http, provider, &url, params) {
+            Ok(r) => r,
+            Err(e) => return Revocation::Failed(e.to_string()),
+        };
+        match request.send().await {
+            Ok(r) if r.status().is_success() => Revocation::Revoked,
+            Ok(r) => Revocation::Failed(format!("the provider answered HTTP {}", r.status().as_u16())),
+            Err(e) => Revocation::Failed(format!("the provider could not be reached: {e}")),
+        }
+    }
+
+    /// Refreshes an account's tokens now. The rotated refresh token is stored before anything else;
+    /// `invalid_grant` (revoked, expired or reused refresh token) marks the account as needing a reconnect.
+    pub async fn refresh(&self, account_id: &str) -> Result<Account, LinkError> {
+        let _guard = self.store_lock.lock().await;
+        let mut accounts = self.load().await?;
+        let index = accounts.iter().position(|a| a.id == account_id).ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))?;
+        let account = accounts[index].clone();
+        if let AccountState::NeedsReconnect { reason } = &account.state {
+            return Err(LinkError::NeedsReconnect(reason.clone()));
+        }
+        let provider = self.catalogue.get(&account.provider_id).ok_or_else(|| LinkError::UnknownProvider(account.provider_id.clone()))?;
+        if !provider.refresh {
+            return Err(LinkError::NeedsReconnect(format!(
+                "{} does not offer token refresh; sign in again when the access token expires",
+                provider.name
+            )));
+        }
+        let refresh_token = self.vault.get(account_id, crate::vault::SecretKind::RefreshToken).await?.ok_or_else(|| {
+            LinkError::NeedsReconnect("no refresh token is stored for this account".into())
+        })?;
+        let endpoints = provider.endpoints(account.tenant.as_deref())?;
+        let started = std::time::Instant::now();
+        let result = token::refresh(&self.http, provider, &endpoints.token, &crate::oauth::secret::RefreshToken::new(refresh_token)).await;
+        tracing::info!(account = account_id, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "refresh");
+        match result {
+            Ok(tokens) => {
+                self.vault
+                    .put_tokens(account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref())
+                    .await?;
+                let now = unix_now();
+                let a = &mut accounts[index];
+                a.expires_at = tokens.expires_in.map(|s| now.saturating_add(s));
+                a.token_type = tokens.token_type.clone();
+                a.has_refresh_token = a.has_refresh_token || tokens.refresh_token.is_some();
+                if let Some(scope) = tokens.scope {
+                    a.scopes = scope;
+                }
+                a.state = AccountState::Connected;
+                let updated = a.clone();
+                self.save(accounts).await?;
+                Ok(updated)
+            }
+            Err(TokenError::Rejected { error, description, .. }) if error == "invalid_grant" || error == "unauthorized_client" => {
+                let reason = format!(
+                    "the provider no longer accepts this account's refresh token ({error}{}); it was revoked, expired or already used",
+                    description.map(|d| format!(": {d}")).unwrap_or_default()
+                );
+                accounts[index].state = AccountState::NeedsReconnect { reason: reason.clone() };
+                self.save(accounts).await?;
+                Err(LinkError::NeedsReconnect(reason))
+            }
+            Err(e) => Err(LinkError::Token(e)),
+        }
+    }
+
+    /// A usable access token for another program: refreshed first when it expires within a minute.
+    pub async fn access_token(&self, account_id: &str) -> Result<AccessToken, LinkError> {
+        let account = self.load().await?.into_iter().find(|a| a.id == account_id).ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))?;
+        if let AccountState::NeedsReconnect { reason } = &account.state {
+            return Err(LinkError::NeedsReconnect(reason.clone()));
+        }
+        let soon = unix_now() + 60;
+        if account.expires_at.is_some_and(|at| at <= soon) {
+            let can_refresh = self.catalogue.get(&account.provider_id).is_some_and(|p| p.refresh) && account.has_refresh_token;
+            if can_refresh {
+                self.refresh(account_id).await?;
+            } else if account.expires_at.is_some_and(|at| at <= unix_now()) {
+                return Err(LinkError::NeedsReconnect("the access token expired and the provider offers no refresh".into()));
+            }
+        }
+        self.vault
+            .get(account_id, crate::vault::SecretKind::AccessToken)
+            .await?
+            .map(AccessToken::new)
+            .ok_or_else(|| LinkError::NeedsReconnect("no access token is stored for this account".into()))
     }
 
     async fn add_account(&self, account: Account) -> Result<(), LinkError> {

@@ -2,5 +2,6 @@
 //! Secret Service (started by `scripts/test.sh` inside `dbus-run-session`). One binary, so tests link once.
 
 mod browser;
+mod cli;
 mod link;
 mod vault;

@@ -101,7 +101,8 @@ pub fn connect(
 /// Removes an account and its keyring entries.
 #[tauri::command]
 pub async fn disconnect(app: AppHandle, linker: Shared<'_>, account_id: String) -> Result<(), IpcError> {
-    linker.disconnect(&account_id).await?;
+    let revocation = linker.disconnect(&account_id).await?;
+    tracing::info!(?revocation, "disconnect finished");
     emit(&app, EVENT_ACCOUNTS_CHANGED, ());
     Ok(())
 }

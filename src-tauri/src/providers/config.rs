@@ -162,17 +162,16 @@ type FieldError = (&'static str, String);
 fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldError> {
     RedirectUri::for_provider(&raw.id, None).map_err(|e| ("id", e.to_string()))?;
     let custom = base.is_none();
-    let need = |field: &'static str, value: &Option<String>| {
-        if custom && value.is_none() {
-            Err((field, format!("is required for a provider that is not built in ({})", required_list())))
-        } else {
-            Ok(())
-        }
-    };
-    need("name", &raw.name)?;
-    need("authorize_url", &raw.authorize_url)?;
-    need("token_url", &raw.token_url)?;
-    need("client_id", &raw.client_id)?;
+    // Values given are checked first (their errors are more precise), required ones last.
+    let missing = [
+        ("name", raw.name.is_none()),
+        ("authorize_url", raw.authorize_url.is_none()),
+        ("token_url", raw.token_url.is_none()),
+        ("client_id", raw.client_id.is_none()),
+    ]
+    .into_iter()
+    .find(|(_, absent)| custom && *absent)
+    .map(|(field, _)| field);
     let url = |field: &'static str, v: Option<String>| -> Result<Option<UrlTemplate>, FieldError> {
         v.map(|s| UrlTemplate::parse(&s).map_err(|e| (field, e.to_string()))).transpose()
     };
@@ -266,6 +265,9 @@ fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldErro
             return Err(("tenant_hosts", "a provider with a tenant needs at least one allowed host pattern".into()));
         }
         p.tenant = Some(rule);
+    }
+    if let Some(field) = missing {
+        return Err((field, format!("is required for a provider that is not built in ({})", required_list())));
     }
     if p.authorize_url.needs_tenant() || p.token_url.needs_tenant() {
         if p.tenant.is_none() {

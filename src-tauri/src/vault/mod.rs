@@ -98,8 +98,9 @@ impl Vault {
         .await
     }
 
-    /// Stores a token response's secrets. The refresh token goes first: if anything fails later, the
-    /// account still holds a refresh token that works.
+    /// Stores a token response's secrets. The refresh token goes first: with rotating refresh tokens the
+    /// old one is already spent, so the new one must be safe before anything else. An absent refresh or
+    /// ID token leaves the stored one in place (a refresh response need not repeat them).
     pub async fn put_tokens(
         &self,
         account_id: &str,
@@ -111,10 +112,10 @@ impl Vault {
             self.put(account_id, SecretKind::RefreshToken, r.secret()).await?;
         }
         self.put(account_id, SecretKind::AccessToken, access.secret()).await?;
-        match id {
-            Some(id) => self.put(account_id, SecretKind::IdToken, id.secret()).await,
-            None => self.delete(account_id, SecretKind::IdToken).await,
+        if let Some(id) = id {
+            self.put(account_id, SecretKind::IdToken, id.secret()).await?;
         }
+        Ok(())
     }
 
     /// Reads all of an account's secrets.
