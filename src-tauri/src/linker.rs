@@ -370,9 +370,42 @@ impl Linker {
         }
     }
 
+    /// Calls the provider's test URL with the account's access token, presented the provider's way. An
+    /// answer of 401 with a refresh grant available refreshes once and calls again (a lifetime of 0 means
+    /// "unknown", so a 401 is how such a provider says the session ended).
+    pub async fn test_api(&self, account_id: &str) -> Result<crate::oauth::api::ApiAnswer, LinkError> {
+        let account = self.find(account_id).await?;
+        let provider = self.catalogue.get(&account.provider_id).ok_or_else(|| LinkError::UnknownProvider(account.provider_id.clone()))?;
+        let endpoints = provider.endpoints(account.tenant.as_deref())?;
+        let url = endpoints.test.ok_or_else(|| {
+            LinkError::Provider(crate::providers::ProviderError::Url(crate::providers::template::UrlError::Invalid(format!(
+                "{} has no test_url configured",
+                provider.name
+            ))))
+        })?;
+        let call = |token: AccessToken, token_type: String| {
+            let url = url.clone();
+            async move {
+                crate::oauth::api::get(&self.http, provider, &token_type, &token, &url)
+                    .await
+                    .map_err(|e| LinkError::Token(TokenError::Transport(e.to_string())))
+            }
+        };
+        let answer = call(self.access_token(account_id).await?, account.token_type.clone()).await?;
+        if answer.status == 401 && provider.refresh && account.has_refresh_token {
+            let refreshed = self.refresh(account_id).await?;
+            return call(self.access_token(account_id).await?, refreshed.token_type).await;
+        }
+        Ok(answer)
+    }
+
+    async fn find(&self, account_id: &str) -> Result<Account, LinkError> {
+        self.load().await?.into_iter().find(|a| a.id == account_id).ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))
+    }
+
     /// A usable access token for another program: refreshed first when it expires within a minute.
     pub async fn access_token(&self, account_id: &str) -> Result<AccessToken, LinkError> {
-        let account = self.load().await?.into_iter().find(|a| a.id == account_id).ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))?;
+        let account = self.find(account_id).await?;
         if let AccountState::NeedsReconnect { reason } = &account.state {
             return Err(LinkError::NeedsReconnect(reason.clone()));
         }

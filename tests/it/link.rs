@@ -48,6 +48,12 @@ async fn links_an_account_and_disconnects_it() {
     assert!(tokens.access_token.expect("access token").secret().starts_with("demo_at_"));
     assert!(tokens.id_token.is_some());
 
+    // The API answers to the token, presented as Bearer; the token itself is never in the answer.
+    let answer = s.linker.test_api(&account.id).await.expect("api");
+    assert_eq!(answer.status, 200);
+    assert!(answer.excerpt.contains("demo@example.test"), "{answer:?}");
+    assert_eq!(answer.presented_as, "Authorization: Bearer…");
+
     // A restart: a new linker over the same folder sees the account.
     let provider = builtin::demo(&s.demo.base_url).expect("demo");
     let restarted = Linker::new(&s.paths, Catalogue::new(vec![provider])).expect("linker");

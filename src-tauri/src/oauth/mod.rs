@@ -4,6 +4,7 @@
 //! [`flow::PendingFlow::begin`] → (a browser visits the authorize URL) → [`callback::Callback::parse`]
 //! → [`token::exchange_code`].
 
+pub mod api;
 pub mod callback;
 pub mod flow;
 pub mod jwt;
