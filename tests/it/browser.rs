@@ -1,40 +1,93 @@
-//! Plays the user's browser against the demo provider: follows the authorize page, fills the login form
-//! and answers the consent page, over real HTTP, and returns where the provider redirected to.
+//! Plays the user's browser against a provider's real pages over HTTP: follows redirects, keeps cookies,
+//! fills the login form (`#username`, `#password`) and answers the consent page (`#approve` / `#deny`),
+//! and returns the URL the provider finally sent the browser to (the app's private-use scheme).
+
+use std::collections::BTreeMap;
 
 use url::Url;
 
-/// A browser that does not follow redirects, so the redirect to the app's scheme can be read.
+/// A browser that does not follow redirects by itself, so the redirect to the app's scheme can be read.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client")
 }
 
-fn hidden_request_id(html: &str) -> String {
-    let marker = "name=\"request_id\" value=\"";
-    let start = html.find(marker).expect("login/consent page carries request_id") + marker.len();
-    let end = html[start..].find('"').expect("closing quote");
-    html[start..start + end].to_owned()
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"").replace("&#39;", "'").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
-/// Signs in as the demo user and answers consent with `decision` ("approve" or "deny").
-/// Returns the `Location` the provider redirected the browser to.
-pub async fn authorize(authorize_url: &Url, decision: &str) -> String {
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let marker = format!("{name}=\"");
+    let start = tag.find(&marker)? + marker.len();
+    let len = tag[start..].find('"')?;
+    Some(unescape(&tag[start..start + len]))
+}
+
+/// The first POST form of a page: its action and hidden fields.
+fn form(html: &str) -> (String, Vec<(String, String)>) {
+    let start = html.find("<form").expect("the page has a form");
+    let end = html[start..].find("</form>").map(|e| start + e).unwrap_or(html.len());
+    let body = &html[start..end];
+    let open_end = body.find('>').expect("form tag");
+    let action = attr(&body[..open_end], "action").expect("form action");
+    let hidden = body
+        .split("<input")
+        .skip(1)
+        .filter(|t| t.contains("type=\"hidden\""))
+        .filter_map(|t| Some((attr(t, "name")?, attr(t, "value").unwrap_or_default())))
+        .collect();
+    (action, hidden)
+}
+
+/// Signs in as `user`/`password` wherever a login form appears, answers consent with `decision`
+/// ("approve" or "deny"), and returns the app-scheme URL the provider redirected to.
+pub async fn sign_in(authorize_url: &Url, user: &str, password: &str, decision: &str) -> String {
     let http = client();
-    let page = http.get(authorize_url.clone()).send().await.expect("authorize page");
-    assert_eq!(page.status(), 200, "authorize page");
-    let request_id = hidden_request_id(&page.text().await.expect("html"));
-    let consent = http
-        .post(authorize_url.join("/login").expect("url"))
-        .form(&[("username", "demo"), ("password", "demo"), ("request_id", request_id.as_str())])
-        .send()
-        .await
-        .expect("login");
-    let request_id = hidden_request_id(&consent.text().await.expect("html"));
-    let redirect = http
-        .post(authorize_url.join("/consent").expect("url"))
-        .form(&[("decision", decision), ("request_id", request_id.as_str())])
-        .send()
-        .await
-        .expect("consent");
-    assert!(redirect.status().is_redirection(), "consent answers with a redirect, got {}", redirect.status());
-    redirect.headers()["location"].to_str().expect("ascii location").to_owned()
+    let mut cookies: BTreeMap<String, String> = BTreeMap::new();
+    let mut request = http.get(authorize_url.clone());
+    let mut url = authorize_url.clone();
+    for _ in 0..20 {
+        if !cookies.is_empty() {
+            let header = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+            request = request.header(reqwest::header::COOKIE, header);
+        }
+        let response = request.send().await.expect("provider answers");
+        for value in response.headers().get_all(reqwest::header::SET_COOKIE) {
+            let pair = value.to_str().expect("cookie").split(';').next().unwrap_or("");
+            if let Some((k, v)) = pair.split_once('=') {
+                cookies.insert(k.trim().to_owned(), v.trim().to_owned());
+            }
+        }
+        if response.status().is_redirection() {
+            let location = response.headers()["location"].to_str().expect("location").to_owned();
+            let next = url.join(&location).expect("location is a URL");
+            if !matches!(next.scheme(), "http" | "https") {
+                return location;
+            }
+            url = next;
+            request = http.get(url.clone());
+            continue;
+        }
+        let status = response.status();
+        let html = response.text().await.expect("page");
+        assert_eq!(status, 200, "the provider's page failed: {html}");
+        let (action, hidden) = form(&html);
+        let target = url.join(&action).expect("action URL");
+        let mut fields = hidden;
+        if html.contains("id=\"username\"") {
+            fields.push(("username".into(), user.into()));
+            fields.push(("password".into(), password.into()));
+        } else if html.contains("id=\"approve\"") {
+            fields.push(("decision".into(), decision.into()));
+        } else {
+            panic!("neither a login nor a consent page: {html}");
+        }
+        url = target.clone();
+        request = http.post(target).form(&fields);
+    }
+    panic!("no redirect to the app after 20 steps");
+}
+
+/// The demo provider's sign-in with its demo user.
+pub async fn authorize(authorize_url: &Url, decision: &str) -> String {
+    sign_in(authorize_url, "demo", "demo", decision).await
 }

@@ -4,4 +4,5 @@
 mod browser;
 mod cli;
 mod link;
+mod seeds;
 mod vault;

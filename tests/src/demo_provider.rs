@@ -36,9 +36,9 @@
 
 mod authorize;
 mod controls;
-mod html;
-mod jwt;
-mod params;
+pub(crate) mod html;
+pub(crate) mod jwt;
+pub(crate) mod params;
 mod state;
 mod token;
 

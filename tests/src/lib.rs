@@ -11,8 +11,12 @@
 //! 3. the end-to-end WebDriver tests, which type into its HTML login form inside the app's
 //!    webview.
 //!
+//! It also holds [`emulators`]: test servers that emulate real providers (Zählerfreunde,
+//! Youthweb, Adobe Workfront) with their documented quirks and fault injection.
+//!
 //! [RFC 6749]: https://www.rfc-editor.org/rfc/rfc6749
 //! [RFC 7636]: https://www.rfc-editor.org/rfc/rfc7636
 //! [RFC 7009]: https://www.rfc-editor.org/rfc/rfc7009
 
 pub mod demo_provider;
+pub mod emulators;
