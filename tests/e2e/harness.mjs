@@ -39,6 +39,19 @@ export function startDemoProvider() {
   });
 }
 
+/** Starts the seed-provider emulators, which write `providers.toml` into the app's home. */
+export function startEmulators(home) {
+  const child = start(join(ROOT, 'target/debug/emulators'), ['--providers-toml', join(home, 'providers.toml')]);
+  return new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('emulators ready:')) ok(out.trim());
+    });
+    child.on('exit', (code) => fail(new Error(`emulators exited with ${code}: ${out}`)));
+  });
+}
+
 function waitForPort(port, ms) {
   const deadline = Date.now() + ms;
   return new Promise((ok, fail) => {
@@ -97,18 +110,36 @@ export function closeWindowLikeUser(titlePrefix) {
   execFileSync('/usr/bin/python3', [join(ROOT, 'tests/e2e/close-window.py'), titlePrefix], { stdio: 'inherit' });
 }
 
-/** Types into the demo provider's login form and submits it. */
-export async function signIn(driver, user = 'demo', password = 'demo') {
-  const username = await driver.wait(until.elementLocated(By.id('username')), TIMEOUT);
-  await username.sendKeys(user);
-  await driver.findElement(By.id('password')).sendKeys(password);
-  await driver.findElement(By.id('login')).click();
+/** Runs `step` again while the page is still navigating (redirect chains replace the document). */
+async function acrossNavigation(step) {
+  const deadline = Date.now() + TIMEOUT;
+  for (;;) {
+    try {
+      return await step();
+    } catch (e) {
+      const navigating = ['NoSuchFrameError', 'StaleElementReferenceError', 'JavascriptError'].includes(e?.name);
+      if (!navigating || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
 
-/** Clicks Allow or Deny on the demo provider's consent page. */
+/** Types into the provider's login form and submits it. */
+export async function signIn(driver, user = 'demo', password = 'demo') {
+  await acrossNavigation(async () => {
+    const username = await driver.wait(until.elementLocated(By.id('username')), TIMEOUT);
+    await username.sendKeys(user);
+    await driver.findElement(By.id('password')).sendKeys(password);
+    await driver.findElement(By.id('login')).click();
+  });
+}
+
+/** Clicks Allow or Deny on the provider's consent page. */
 export async function decide(driver, decision) {
-  const button = await driver.wait(until.elementLocated(By.id(decision)), TIMEOUT);
-  await button.click();
+  await acrossNavigation(async () => {
+    const button = await driver.wait(until.elementLocated(By.id(decision)), TIMEOUT);
+    await button.click();
+  });
 }
 
 /** Clicks Connect on a provider in the main window. */

@@ -3,14 +3,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, startDemoProvider, startDriver, stopAll } from './harness.mjs';
-import { tests } from './link.test.mjs';
+import { ARTIFACTS, startDemoProvider, startDriver, startEmulators, stopAll } from './harness.mjs';
+import { tests as linkTests } from './link.test.mjs';
+import { tests as seedTests } from './seeds.test.mjs';
+
+const tests = [...linkTests, ...seedTests];
 
 const home = mkdtempSync(join(tmpdir(), 'account-linker-e2e-'));
 let passed = 0;
 let failed = 0;
 try {
   const demoUrl = await startDemoProvider();
+  await startEmulators(home);
   const ctx = { home, demoUrl };
   const driver = await startDriver({
     ACCOUNT_LINKER_HOME: home,

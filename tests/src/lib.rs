@@ -20,3 +20,30 @@
 
 pub mod demo_provider;
 pub mod emulators;
+
+/// Waits for SIGINT (ctrl-c) or, on Unix, SIGTERM.
+pub async fn until_stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                eprintln!("cannot listen for SIGTERM: {error}");
+                if let Err(e) = tokio::signal::ctrl_c().await {
+                    eprintln!("cannot listen for ctrl-c: {e}");
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+

@@ -47,8 +47,9 @@ export function relative(unixSeconds, nowMs = Date.now()) {
   const diff = Math.round(unixSeconds - nowMs / 1000);
   const abs = Math.abs(diff);
   if (abs < 60) return t('time.now');
+  // Minutes up to 90 min ("in 60 min" reads better than "in 1 h"), hours up to 36 h, then days.
   const [unit, n] =
-    abs < 3600 ? ['Minutes', Math.round(abs / 60)] : abs < 86400 ? ['Hours', Math.round(abs / 3600)] : ['Days', Math.round(abs / 86400)];
+    abs < 5400 ? ['Minutes', Math.round(abs / 60)] : abs < 129600 ? ['Hours', Math.round(abs / 3600)] : ['Days', Math.round(abs / 86400)];
   return diff > 0 ? t(`time.in${unit}`, { n }) : t(`time.${unit.toLowerCase()}Ago`, { n });
 }
 

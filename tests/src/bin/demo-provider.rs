@@ -77,30 +77,6 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Options>,
     Ok(Some(options))
 }
 
-/// Waits for SIGINT (ctrl-c) or, on Unix, SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminate.recv() => {}
-                }
-            }
-            Err(error) => {
-                eprintln!("demo-provider: cannot listen for SIGTERM: {error}");
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = match parse_args(std::env::args().skip(1)) {
@@ -130,7 +106,7 @@ async fn main() -> ExitCode {
             eprintln!("demo-provider: cannot write to standard output: {error}");
         }
     }
-    shutdown_signal().await;
+    account_linker_tests::until_stopped().await;
     eprintln!("demo-provider: shutting down");
     match server.shutdown().await {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,80 @@
+//! `emulators`: runs the emulators of the three seed providers (Zählerfreunde, Youthweb, Workfront) on
+//! `127.0.0.1` until SIGTERM or SIGINT, and writes a `providers.toml` that points the app at them.
+//!
+//! ```text
+//! emulators --providers-toml PATH
+//! ```
+//!
+//! Prints one line to standard output once all are listening, which scripts wait for:
+//! `emulators ready: zaehlerfreunde=URL youthweb=URL workfront=URL`. Sign in as `demo` / `demo`; the
+//! Workfront organizations are `acme` (lane `my`) and `acme.preview.workfront.com`.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use account_linker_tests::emulators::workfront::{WorkfrontConfig, WorkfrontServer, WF_CLIENT_ID, WF_CLIENT_SECRET};
+use account_linker_tests::emulators::youthweb::{YouthwebConfig, YouthwebServer, YW_CLIENT_ID, YW_CLIENT_SECRET};
+use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer, ZF_CLIENT_ID};
+
+const USAGE: &str = "usage: emulators --providers-toml PATH";
+
+/// The `providers.toml` that points the built-in seed providers at the running emulators.
+fn providers_toml(zf: &ZaehlerfreundeServer, yw: &YouthwebServer, wf: &WorkfrontServer) -> String {
+    let wf_base = wf.base_url.as_str().trim_end_matches('/');
+    format!(
+        "# Written by tests/src/bin/emulators.rs: the seed providers, served by local emulators.\n\n\
+         [[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\n\
+         authorize_url = \"{}\"\ntoken_url = \"{}\"\nuserinfo_url = \"{}\"\nrevocation_url = \"{}\"\ntest_url = \"{}\"\n\n\
+         [[provider]]\nid = \"youthweb\"\nclient_id = \"{YW_CLIENT_ID}\"\nclient_secret = \"{YW_CLIENT_SECRET}\"\n\
+         authorize_url = \"{}\"\ntoken_url = \"{}\"\ntest_url = \"{}\"\n\n\
+         [[provider]]\nid = \"workfront\"\nclient_id = \"{WF_CLIENT_ID}\"\nclient_secret = \"{WF_CLIENT_SECRET}\"\n\
+         authorize_url = \"{wf_base}/wf/{{tenant}}/integrations/oauth2/authorize\"\n\
+         token_url = \"{wf_base}/wf/{{tenant}}/integrations/oauth2/api/v1/token\"\n\
+         test_url = \"{wf_base}/wf/{{tenant}}/attask/api/v14.0/proj/search\"\n",
+        zf.authorize_endpoint("authorize"),
+        zf.token_endpoint("oauth/token"),
+        zf.authorize_endpoint("userinfo"),
+        zf.token_endpoint("oauth/revoke"),
+        zf.token_endpoint("api/v1/meters"),
+        yw.endpoint("auth/authorize"),
+        yw.endpoint("auth/access_token"),
+        yw.endpoint("users/me"),
+    )
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let path = match args.as_slice() {
+        [flag, path] if flag == "--providers-toml" => PathBuf::from(path),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = async {
+        Ok::<_, std::io::Error>((
+            ZaehlerfreundeServer::start(ZaehlerfreundeConfig::default()).await?,
+            YouthwebServer::start(YouthwebConfig::default()).await?,
+            WorkfrontServer::start(WorkfrontConfig::default()).await?,
+        ))
+    };
+    let (zf, yw, wf) = match started.await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("emulators: could not start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Err(e) = std::fs::write(&path, providers_toml(&zf, &yw, &wf)) {
+        eprintln!("emulators: could not write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    println!("emulators ready: zaehlerfreunde={} youthweb={} workfront={}", zf.authorize_base, yw.base_url, wf.base_url);
+    if let Err(e) = std::io::stdout().flush() {
+        eprintln!("emulators: {e}");
+    }
+    account_linker_tests::until_stopped().await;
+    ExitCode::SUCCESS
+}
