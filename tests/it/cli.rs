@@ -40,8 +40,12 @@ impl Cli {
 
     /// `connect demo --no-browser`: reads the URL it prints, signs in over HTTP, pastes the redirect.
     async fn connect(&self, decision: &'static str) -> Output {
+        self.connect_to(&["connect", "demo", "--no-browser"], decision).await
+    }
+
+    async fn connect_to(&self, args: &[&str], decision: &'static str) -> Output {
         let mut child = self
-            .command(&["connect", "demo", "--no-browser"])
+            .command(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -177,4 +181,25 @@ async fn a_broken_providers_toml_is_reported_and_the_rest_works() {
     let providers: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let zf = providers.as_array().expect("list").iter().find(|p| p["id"] == "zaehlerfreunde").expect("zf");
     assert!(zf["notReady"].is_null(), "the valid override applied: {zf}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workfront_account_is_linked_from_the_command_line_with_its_organization() {
+    use account_linker_tests::emulators::workfront::{WorkfrontConfig, WorkfrontServer};
+    let demo = DemoServer::start_local(DemoConfig::default()).await.expect("demo");
+    let wf = WorkfrontServer::start(WorkfrontConfig::default()).await.expect("emulator");
+    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    std::fs::write(cli.home.path().join("providers.toml"), crate::seeds::workfront_toml(&wf)).expect("write");
+
+    let out = cli.connect_to(&["connect", "workfront", "--tenant", "acme", "--no-browser"], "approve").await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_owned();
+    let out = cli.run(&["accounts", "--json"]).await;
+    let accounts: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(accounts[0]["tenant"], "acme.my.workfront.com");
+    assert_eq!(accounts[0]["details"]["lane"], "my");
+    let out = cli.run(&["token", &id]).await;
+    assert!(text(&out.stdout).starts_with("wf_at_"), "{}", text(&out.stderr));
+    let out = cli.run(&["disconnect", &id]).await;
+    assert!(text(&out.stdout).contains("can't revoke"), "Workfront has no revocation endpoint: {}", text(&out.stdout));
 }

@@ -91,7 +91,8 @@ async fn youthweb_login_redirect_json_secret_one_hour_no_refresh_json_api() {
     assert_eq!(yw.stats().token_requests, 1, "no refresh request is ever sent to Youthweb");
 }
 
-fn workfront_toml(wf: &WorkfrontServer) -> String {
+/// A `providers.toml` pointing the built-in Workfront entry at the emulator.
+pub fn workfront_toml(wf: &WorkfrontServer) -> String {
     let base = wf.base_url.as_str().trim_end_matches('/');
     format!(
         "[[provider]]\nid = \"workfront\"\nclient_id = \"{WF_CLIENT_ID}\"\nclient_secret = \"{WF_CLIENT_SECRET}\"\n\
@@ -147,4 +148,49 @@ async fn workfront_preview_lane_and_a_code_past_its_lifetime() {
     let err = linker.complete(&start.flow_id, &location).await.unwrap_err();
     assert_eq!(err.code(), "token_exchange");
     assert!(err.to_string().contains("expired"), "{err}");
+}
+
+fn zf_toml(zf: &ZaehlerfreundeServer) -> String {
+    format!(
+        "[[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\n",
+        zf.authorize_endpoint("authorize"),
+        zf.token_endpoint("oauth/token"),
+    )
+}
+
+#[tokio::test]
+async fn broken_token_answers_are_clear_errors_and_store_nothing() {
+    use account_linker_tests::emulators::Fault;
+    let zf = ZaehlerfreundeServer::start(ZaehlerfreundeConfig::default()).await.expect("emulator");
+    let (_home, linker) = linker(&zf_toml(&zf));
+    for (fault, words) in [
+        (Fault::Status500Html, "HTML page instead of JSON"),
+        (Fault::MalformedJson, "not JSON"),
+        (Fault::EmptyBody, "empty body"),
+        (Fault::Status503, "HTTP 503"),
+        (Fault::TooMany429 { retry_after_secs: 30 }, "429"),
+    ] {
+        zf.fail_next_token(1, fault.clone());
+        let err = link(&linker, "zaehlerfreunde", None).await.unwrap_err();
+        assert_eq!(err.code(), "token_exchange", "{fault:?}: {err}");
+        let text = err.to_string();
+        assert!(text.contains(words) || text.contains("temporarily_unavailable"), "{fault:?}: {text}");
+        assert!(!text.contains("zf_rt_") && !text.contains("eyJ"), "no token in the message: {text}");
+    }
+    assert!(linker.accounts().await.expect("accounts").is_empty(), "nothing was stored");
+    link(&linker, "zaehlerfreunde", None).await.expect("the next sign-in works");
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_invalid_client_in_words() {
+    let yw = YouthwebServer::start(YouthwebConfig::default()).await.expect("emulator");
+    let (_home, linker) = linker(&format!(
+        "[[provider]]\nid = \"youthweb\"\nclient_id = \"{YW_CLIENT_ID}\"\nclient_secret = \"not-the-secret\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\n",
+        yw.endpoint("auth/authorize"),
+        yw.endpoint("auth/access_token"),
+    ));
+    let err = link(&linker, "youthweb", None).await.unwrap_err();
+    assert_eq!(err.code(), "token_exchange");
+    assert!(err.to_string().contains("invalid_client"), "{err}");
+    assert!(!err.to_string().contains("not-the-secret"), "the secret is never echoed: {err}");
 }

@@ -49,7 +49,7 @@ pub struct TokenSet {
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// The provider answered with an OAuth error.
-    #[error("the provider refused the token request: {error}{}", .description.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    #[error("the provider refused the token request (HTTP {status}): {error}{}", .description.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Rejected {
         /// HTTP status.
         status: u16,
