@@ -174,7 +174,7 @@ async fn accounts(linker: &Linker, json: bool) -> Result<(), LinkError> {
 }
 
 async fn connect(linker: &Linker, provider: &str, tenant: Option<&str>) -> Result<(), LinkError> {
-    let start = linker.begin(provider, tenant)?;
+    let start = linker.begin(provider, tenant).await?;
     println!("{}", start.authorize_url);
     std::io::stdout().flush().ok();
     eprintln!("Open the URL above in a browser and sign in. The browser is then sent to");

@@ -130,6 +130,7 @@ pub struct Linker {
     http: reqwest::Client,
     flows: Mutex<HashMap<FlowId, PendingFlow>>,
     store_lock: tokio::sync::Mutex<()>,
+    discovered: tokio::sync::Mutex<HashMap<String, crate::providers::Provider>>,
 }
 
 impl Linker {
@@ -142,6 +143,7 @@ impl Linker {
             http: token::http_client().map_err(|e| TokenError::Transport(e.to_string()))?,
             flows: Mutex::new(HashMap::new()),
             store_lock: tokio::sync::Mutex::new(()),
+            discovered: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -160,9 +162,26 @@ impl Linker {
         self.catalogue.problems()
     }
 
-    /// Starts a sign-in at a provider; `tenant` is what the user typed for providers that need one.
-    pub fn begin(&self, provider_id: &str, tenant: Option<&str>) -> Result<LinkStart, LinkError> {
+    /// A provider ready for use: for one given by its OpenID Connect issuer alone, the endpoints are
+    /// discovered at first use and remembered for the life of the process.
+    pub async fn provider(&self, provider_id: &str) -> Result<crate::providers::Provider, LinkError> {
         let provider = self.catalogue.get(provider_id).ok_or_else(|| LinkError::UnknownProvider(provider_id.to_owned()))?;
+        let Some(issuer) = provider.issuer.as_ref().filter(|_| provider.needs_discovery()) else {
+            return Ok(provider.clone());
+        };
+        let mut cache = self.discovered.lock().await;
+        if let Some(found) = cache.get(provider_id) {
+            return Ok(found.clone());
+        }
+        let found = crate::providers::discovery::discover(&self.http, provider, issuer).await.map_err(ProviderError::from)?;
+        tracing::info!(provider = provider_id, issuer = %issuer, "endpoints discovered");
+        cache.insert(provider_id.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// Starts a sign-in at a provider; `tenant` is what the user typed for providers that need one.
+    pub async fn begin(&self, provider_id: &str, tenant: Option<&str>) -> Result<LinkStart, LinkError> {
+        let provider = &self.provider(provider_id).await?;
         let endpoints = provider.endpoints(tenant)?;
         let flow = PendingFlow::begin(provider, endpoints)?;
         let start = LinkStart {
@@ -202,15 +221,12 @@ impl Linker {
     /// the code at once, stores the tokens in the keyring and the account in the store.
     pub async fn finish(&self, flow: PendingFlow, redirect: &str) -> Result<Account, LinkError> {
         let flow_id = flow.id.clone();
-        let provider = self
-            .catalogue
-            .get(&flow.provider_id)
-            .ok_or_else(|| LinkError::UnknownProvider(flow.provider_id.clone()))?
-            .clone();
+        let provider = self.provider(&flow.provider_id).await?;
         let outcome = async {
             let callback = Callback::parse(redirect)?;
             tracing::info!(flow = flow_id.as_str(), params = ?callback.param_names(), "redirect received");
             let (token_url, tenant) = (flow.endpoints.token.clone(), flow.endpoints.tenant.clone());
+            let flow_userinfo = flow.endpoints.userinfo.clone();
             let grant = flow.complete(&callback)?;
             let mut details = grant.kept.clone();
             // The code may live only minutes (Workfront: 2): exchange it at once.
@@ -224,7 +240,14 @@ impl Linker {
             }
             let account_id = uuid::Uuid::new_v4().to_string();
             let now = unix_now();
-            let display_name = tokens.id_token.as_ref().and_then(|t| jwt::claims(t.secret())).and_then(|c| jwt::display_name(&c));
+            let id_claims = tokens.id_token.as_ref().and_then(|t| jwt::claims(t.secret()));
+            let display_name = match id_claims.as_ref().and_then(jwt::friendly_name) {
+                Some(name) => Some(name),
+                None => self
+                    .userinfo_name(&provider, &flow_userinfo, &tokens)
+                    .await
+                    .or_else(|| id_claims.as_ref().and_then(jwt::display_name)),
+            };
             let account = Account {
                 id: account_id.clone(),
                 provider_id: provider.id.clone(),
@@ -256,6 +279,26 @@ impl Linker {
             Err(e) => tracing::warn!(flow = flow_id.as_str(), code = e.code(), error = %e, "sign-in failed"),
         }
         outcome
+    }
+
+    /// Who the account belongs to, from the provider's userinfo endpoint (when the ID token doesn't say).
+    async fn userinfo_name(&self, provider: &crate::providers::Provider, url: &Option<Url>, tokens: &token::TokenSet) -> Option<String> {
+        let url = url.as_ref()?;
+        let how = crate::oauth::api::presentation(provider, &tokens.token_type);
+        let response = self
+            .http
+            .get(url.clone())
+            .header(how.header.as_str(), format!("{}{}", how.prefix, tokens.access_token.secret()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .ok()?;
+        if !response.status().is_success() {
+            tracing::info!(status = response.status().as_u16(), "userinfo did not answer; the account stays unnamed");
+            return None;
+        }
+        let claims: serde_json::Map<String, serde_json::Value> = response.json().await.ok()?;
+        jwt::friendly_name(&claims)
     }
 
     /// Every linked account.
@@ -290,7 +333,8 @@ impl Linker {
     }
 
     async fn revoke(&self, account: &Account) -> Revocation {
-        let Some(provider) = self.catalogue.get(&account.provider_id) else { return Revocation::NotOffered };
+        let Ok(provider) = self.provider(&account.provider_id).await else { return Revocation::NotOffered };
+        let provider = &provider;
         let Some(url) = provider.endpoints(account.tenant.as_deref()).ok().and_then(|e| e.revocation) else {
             return Revocation::NotOffered;
         };
@@ -325,7 +369,7 @@ impl Linker {
         if let AccountState::NeedsReconnect { reason } = &account.state {
             return Err(LinkError::NeedsReconnect(reason.clone()));
         }
-        let provider = self.catalogue.get(&account.provider_id).ok_or_else(|| LinkError::UnknownProvider(account.provider_id.clone()))?;
+        let provider = &self.provider(&account.provider_id).await?;
         if !provider.refresh {
             return Err(LinkError::NeedsReconnect(format!(
                 "{} does not offer token refresh; sign in again when the access token expires",
@@ -375,7 +419,7 @@ impl Linker {
     /// "unknown", so a 401 is how such a provider says the session ended).
     pub async fn test_api(&self, account_id: &str) -> Result<crate::oauth::api::ApiAnswer, LinkError> {
         let account = self.find(account_id).await?;
-        let provider = self.catalogue.get(&account.provider_id).ok_or_else(|| LinkError::UnknownProvider(account.provider_id.clone()))?;
+        let provider = &self.provider(&account.provider_id).await?;
         let endpoints = provider.endpoints(account.tenant.as_deref())?;
         let url = endpoints.test.ok_or_else(|| {
             LinkError::Provider(crate::providers::ProviderError::Url(crate::providers::template::UrlError::Invalid(format!(

@@ -76,11 +76,16 @@ pub async fn sign_in(authorize_url: &Url, user: &str, password: &str, decision: 
         if html.contains("id=\"username\"") {
             fields.push(("username".into(), user.into()));
             fields.push(("password".into(), password.into()));
+        } else if html.contains("name=\"login\"") {
+            // oidc-provider's development login form.
+            fields.push(("login".into(), user.into()));
+            fields.push(("password".into(), password.into()));
         } else if html.contains("id=\"approve\"") {
             fields.push(("decision".into(), decision.into()));
-        } else {
-            panic!("neither a login nor a consent page: {html}");
+        } else if decision != "approve" {
+            panic!("this consent page has no way to deny: {html}");
         }
+        // Otherwise a consent page whose only button continues: submit its hidden fields.
         url = target.clone();
         request = http.post(target).form(&fields);
     }

@@ -29,7 +29,7 @@ async fn setup() -> Setup {
 #[tokio::test]
 async fn links_an_account_and_disconnects_it() {
     let s = setup().await;
-    let start = s.linker.begin("demo", None).expect("begin");
+    let start = s.linker.begin("demo", None).await.expect("begin");
     assert_eq!(start.redirect_uri.as_str(), "org.accountlinker.app:/oauth2/demo");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     assert!(location.starts_with("org.accountlinker.app:/oauth2/demo?code="), "{location}");
@@ -71,7 +71,7 @@ async fn links_an_account_and_disconnects_it() {
 #[tokio::test]
 async fn the_same_redirect_completes_a_flow_only_once() {
     let s = setup().await;
-    let start = s.linker.begin("demo", None).expect("begin");
+    let start = s.linker.begin("demo", None).await.expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     s.linker.complete(&start.flow_id, &location).await.expect("linked");
     let again = s.linker.complete(&start.flow_id, &location).await.unwrap_err();
@@ -83,7 +83,7 @@ async fn the_same_redirect_completes_a_flow_only_once() {
 async fn a_forged_state_is_rejected_before_any_exchange() {
     let s = setup().await;
     s.demo.tamper_next_state();
-    let start = s.linker.begin("demo", None).expect("begin");
+    let start = s.linker.begin("demo", None).await.expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     let err = s.linker.complete(&start.flow_id, &location).await.unwrap_err();
     assert_eq!(err.code(), "state_mismatch", "{err}");
@@ -94,7 +94,7 @@ async fn a_forged_state_is_rejected_before_any_exchange() {
 #[tokio::test]
 async fn denied_consent_is_access_denied_in_words() {
     let s = setup().await;
-    let start = s.linker.begin("demo", None).expect("begin");
+    let start = s.linker.begin("demo", None).await.expect("begin");
     let location = browser::authorize(&start.authorize_url, "deny").await;
     let err = s.linker.complete(&start.flow_id, &location).await.unwrap_err();
     assert_eq!(err.code(), "access_denied");
@@ -105,7 +105,7 @@ async fn denied_consent_is_access_denied_in_words() {
 #[tokio::test]
 async fn a_callback_for_another_provider_path_is_refused() {
     let s = setup().await;
-    let start = s.linker.begin("demo", None).expect("begin");
+    let start = s.linker.begin("demo", None).await.expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     let elsewhere = location.replace("/oauth2/demo?", "/oauth2/other?");
     let err = s.linker.complete(&start.flow_id, &elsewhere).await.unwrap_err();
@@ -116,7 +116,7 @@ async fn a_callback_for_another_provider_path_is_refused() {
 #[tokio::test]
 async fn a_cancelled_flow_cannot_be_completed() {
     let s = setup().await;
-    let start = s.linker.begin("demo", None).expect("begin");
+    let start = s.linker.begin("demo", None).await.expect("begin");
     assert!(s.linker.cancel(&start.flow_id));
     assert!(!s.linker.cancel(&start.flow_id));
     let location = browser::authorize(&start.authorize_url, "approve").await;
@@ -126,7 +126,7 @@ async fn a_cancelled_flow_cannot_be_completed() {
 #[tokio::test]
 async fn token_endpoint_down_is_a_clear_error_and_stores_nothing() {
     let s = setup().await;
-    let start = s.linker.begin("demo", None).expect("begin");
+    let start = s.linker.begin("demo", None).await.expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     let base = s.demo.base_url.clone();
     drop(s.demo);
@@ -150,7 +150,7 @@ async fn a_corrupt_account_file_is_reported_and_kept() {
     std::fs::write(&file, b"{ not json").expect("write");
     let err = s.linker.accounts().await.unwrap_err();
     assert_eq!(err.code(), "account_store");
-    let start = s.linker.begin("demo", None).expect("begin");
+    let start = s.linker.begin("demo", None).await.expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     let err = s.linker.complete(&start.flow_id, &location).await.unwrap_err();
     assert_eq!(err.code(), "account_store");

@@ -4,5 +4,6 @@
 mod browser;
 mod cli;
 mod link;
+mod oidc;
 mod seeds;
 mod vault;

@@ -25,7 +25,7 @@ fn linker(providers_toml: &str) -> (tempfile::TempDir, Linker) {
 }
 
 async fn link(linker: &Linker, provider: &str, tenant: Option<&str>) -> Result<account_linker::accounts::Account, LinkError> {
-    let start = linker.begin(provider, tenant)?;
+    let start = linker.begin(provider, tenant).await?;
     let location = browser::authorize(&start.authorize_url, "approve").await;
     linker.complete(&start.flow_id, &location).await
 }
@@ -107,7 +107,7 @@ async fn workfront_tenant_basic_auth_session_id_domain_lane_wid_unknown_lifetime
     let wf = WorkfrontServer::start(WorkfrontConfig::default()).await.expect("emulator");
     let (_home, linker) = linker(&workfront_toml(&wf));
 
-    let refused = linker.begin("workfront", Some("acme.my.workfront.com.evil.example")).unwrap_err();
+    let refused = linker.begin("workfront", Some("acme.my.workfront.com.evil.example")).await.unwrap_err();
     assert_eq!(refused.code(), "bad_tenant");
     assert_eq!(wf.stats().authorize_requests, 0, "a look-alike host is refused before any request");
 
@@ -142,7 +142,7 @@ async fn workfront_preview_lane_and_a_code_past_its_lifetime() {
     let account = link(&linker, "workfront", Some("https://acme.preview.workfront.com/")).await.expect("linked at once");
     assert_eq!(account.details.get("lane").map(String::as_str), Some("preview"));
 
-    let start = linker.begin("workfront", Some("acme")).expect("begin");
+    let start = linker.begin("workfront", Some("acme")).await.expect("begin");
     let location = browser::authorize(&start.authorize_url, "approve").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let err = linker.complete(&start.flow_id, &location).await.unwrap_err();

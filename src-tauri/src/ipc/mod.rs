@@ -83,13 +83,13 @@ pub async fn list_accounts(linker: Shared<'_>) -> Result<Vec<AccountView>, IpcEr
 
 /// Starts linking an account: opens the provider's sign-in page in a login window.
 #[tauri::command]
-pub fn connect(
+pub async fn connect(
     app: AppHandle,
     linker: Shared<'_>,
     provider_id: String,
     tenant: Option<String>,
 ) -> Result<ConnectStarted, IpcError> {
-    let start = linker.begin(&provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty()))?;
+    let start = linker.begin(&provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty())).await?;
     let flow_id = start.flow_id.clone();
     if let Err(e) = login::open(&app, linker.inner().clone(), start) {
         linker.cancel(&flow_id);

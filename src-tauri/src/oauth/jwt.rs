@@ -21,9 +21,16 @@ pub fn claims(token: &str) -> Option<Map<String, Value>> {
 
 /// A name to show for the account: e-mail, then name, then preferred user name, then subject.
 pub fn display_name(claims: &Map<String, Value>) -> Option<String> {
-    ["email", "name", "preferred_username", "nickname", "sub"]
-        .iter()
-        .find_map(|k| claims.get(*k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned))
+    friendly_name(claims).or_else(|| claim(claims, "sub"))
+}
+
+/// A name a person recognises (e-mail, name, user name), never the opaque subject.
+pub fn friendly_name(claims: &Map<String, Value>) -> Option<String> {
+    ["email", "name", "preferred_username", "nickname"].iter().find_map(|k| claim(claims, k))
+}
+
+fn claim(claims: &Map<String, Value>, key: &str) -> Option<String> {
+    claims.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned)
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ pub fn zaehlerfreunde() -> Provider {
         keep_redirect_params: Vec::new(),
         keep_token_fields: Vec::new(),
         tenant: None,
+        issuer: None,
     }
 }
 
@@ -77,6 +78,7 @@ pub fn youthweb() -> Provider {
         keep_redirect_params: Vec::new(),
         keep_token_fields: Vec::new(),
         tenant: None,
+        issuer: None,
     }
 }
 
@@ -109,6 +111,7 @@ pub fn workfront() -> Provider {
             hosts: vec!["*.*.workfront.com".into()],
             bare: Some("{tenant}.my.workfront.com".into()),
         }),
+        issuer: None,
     }
 }
 
@@ -136,6 +139,7 @@ pub fn demo(base: &Url) -> Result<Provider, url::ParseError> {
         keep_redirect_params: Vec::new(),
         keep_token_fields: Vec::new(),
         tenant: None,
+        issuer: None,
     })
 }
 

@@ -11,7 +11,8 @@
 //! `token_request` (`form` | `json`), `scopes` (list), `authorize_params` (table, e.g. `audience`),
 //! `pkce` (bool), `refresh` (bool), `token_header` (e.g. `sessionID`), `token_prefix` (e.g. `"Bearer "`),
 //! `api_accept`, `keep_redirect_params` (list), `keep_token_fields` (list), `tenant_label`,
-//! `tenant_hosts` (patterns like `*.*.workfront.com`), `tenant_bare` (e.g. `{tenant}.my.workfront.com`).
+//! `tenant_hosts` (patterns like `*.*.workfront.com`), `tenant_bare` (e.g. `{tenant}.my.workfront.com`),
+//! `issuer` (OpenID Connect: endpoints not given are discovered from it).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -106,6 +107,7 @@ struct RawProvider {
     tenant_label: Option<String>,
     tenant_hosts: Option<Vec<String>>,
     tenant_bare: Option<String>,
+    issuer: Option<String>,
 }
 
 /// Applies the file's text to `providers` (built-ins first); returns every problem found.
@@ -162,11 +164,13 @@ type FieldError = (&'static str, String);
 fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldError> {
     RedirectUri::for_provider(&raw.id, None).map_err(|e| ("id", e.to_string()))?;
     let custom = base.is_none();
-    // Values given are checked first (their errors are more precise), required ones last.
+    // Values given are checked first (their errors are more precise), required ones last. With an
+    // OpenID Connect `issuer`, the endpoints are discovered and need not be given.
+    let by_issuer = raw.issuer.is_some();
     let missing = [
         ("name", raw.name.is_none()),
-        ("authorize_url", raw.authorize_url.is_none()),
-        ("token_url", raw.token_url.is_none()),
+        ("authorize_url", raw.authorize_url.is_none() && !by_issuer),
+        ("token_url", raw.token_url.is_none() && !by_issuer),
         ("client_id", raw.client_id.is_none()),
     ]
     .into_iter()
@@ -178,6 +182,13 @@ fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldErro
     let mut p = base.unwrap_or_else(|| blank(&raw.id));
     if let Some(v) = raw.name {
         p.name = non_empty("name", v)?;
+    }
+    if let Some(v) = raw.issuer {
+        let checked = UrlTemplate::parse(&v).map_err(|e| ("issuer", e.to_string()))?;
+        if checked.needs_tenant() {
+            return Err(("issuer", "an issuer can't contain {tenant}".into()));
+        }
+        p.issuer = Some(checked.resolve(None).map_err(|e| ("issuer", e.to_string()))?);
     }
     if let Some(v) = url("authorize_url", raw.authorize_url)? {
         p.authorize_url = v;
@@ -302,6 +313,7 @@ fn blank(id: &str) -> Provider {
         keep_redirect_params: Vec::new(),
         keep_token_fields: Vec::new(),
         tenant: None,
+        issuer: None,
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod config;
+pub mod discovery;
 pub mod template;
 pub mod tenant;
 
@@ -126,6 +127,8 @@ pub struct Provider {
     pub keep_token_fields: Vec<String>,
     /// How the tenant is asked for and checked, for providers whose URLs carry one.
     pub tenant: Option<TenantRule>,
+    /// OpenID Connect issuer: endpoints not given are discovered from it at first use.
+    pub issuer: Option<Url>,
 }
 
 /// The user-visible part of a provider, sent to the UI (no secrets).
@@ -163,6 +166,9 @@ pub enum ProviderError {
     /// A URL could not be built.
     #[error(transparent)]
     Url(#[from] UrlError),
+    /// OpenID Connect discovery failed.
+    #[error(transparent)]
+    Discovery(#[from] discovery::DiscoveryError),
     /// The redirect URI could not be built.
     #[error(transparent)]
     Redirect(#[from] RedirectUriError),
@@ -222,9 +228,18 @@ impl Provider {
         RedirectUri::for_provider(&self.id, None)
     }
 
+    /// Whether endpoints must still be discovered from the issuer.
+    pub fn needs_discovery(&self) -> bool {
+        self.issuer.is_some() && (self.authorize_url.as_str().is_empty() || self.token_url.as_str().is_empty())
+    }
+
     /// What the UI shows of this provider.
     pub fn view(&self) -> ProviderView {
-        let host = Url::parse(&self.authorize_url.as_str().replace(template::TENANT, "tenant"))
+        let shown = match (&self.issuer, self.authorize_url.as_str()) {
+            (Some(issuer), "") => issuer.to_string(),
+            (_, url) => url.replace(template::TENANT, "tenant"),
+        };
+        let host = Url::parse(&shown)
             .ok()
             .and_then(|u| u.host_str().map(str::to_owned))
             .unwrap_or_default();
