@@ -25,6 +25,9 @@ export const tests = [
     assert.match(await provider.getText(), /Demo Provider/);
     assert.equal(await driver.findElement(By.id('accounts-empty')).isDisplayed(), true);
     assert.deepEqual(await accountIds(driver), []);
+    const problems = await driver.findElement(By.id('config-problems'));
+    assert.equal(await problems.isDisplayed(), true, 'a broken providers.toml entry is shown');
+    assert.match(await problems.getText(), /providers\.toml:\d+: provider 'broken', field 'authorize_url': .*not loopback/);
     await screenshot(driver, 'main-empty-en');
   }],
 

@@ -1,6 +1,6 @@
 // A small sequential test runner: the tests share one app home, so they run in order, each in a fresh
 // app session. Prints one line per test and the closing line "N passed, N failed".
-import { mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, startDemoProvider, startDriver, startEmulators, stopAll } from './harness.mjs';
@@ -8,6 +8,7 @@ import { tests as linkTests } from './link.test.mjs';
 import { tests as seedTests } from './seeds.test.mjs';
 
 const tests = [...linkTests, ...seedTests];
+export const BROKEN_ENTRY = '\n[[provider]]\nid = "broken"\nname = "Broken"\nauthorize_url = "http://evil.example/authorize"\ntoken_url = "https://evil.example/token"\nclient_id = "x"\n';
 
 const home = mkdtempSync(join(tmpdir(), 'account-linker-e2e-'));
 let passed = 0;
@@ -15,6 +16,8 @@ let failed = 0;
 try {
   const demoUrl = await startDemoProvider();
   await startEmulators(home);
+  // A broken entry the user might write: the app must start anyway, show it, and keep the others.
+  appendFileSync(join(home, 'providers.toml'), BROKEN_ENTRY);
   const ctx = { home, demoUrl };
   const driver = await startDriver({
     ACCOUNT_LINKER_HOME: home,

@@ -203,3 +203,25 @@ async fn a_workfront_account_is_linked_from_the_command_line_with_its_organizati
     let out = cli.run(&["disconnect", &id]).await;
     assert!(text(&out.stdout).contains("can't revoke"), "Workfront has no revocation endpoint: {}", text(&out.stdout));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn zaehlerfreunde_and_youthweb_are_linked_from_the_command_line() {
+    use account_linker_tests::emulators::youthweb::{YouthwebConfig, YouthwebServer};
+    use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer};
+    let demo = DemoServer::start_local(DemoConfig::default()).await.expect("demo");
+    let zf = ZaehlerfreundeServer::start(ZaehlerfreundeConfig::default()).await.expect("zf");
+    let yw = YouthwebServer::start(YouthwebConfig::default()).await.expect("yw");
+    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let toml = format!("{}\n{}", crate::seeds::zf_toml(&zf), crate::seeds::youthweb_toml(&yw));
+    std::fs::write(cli.home.path().join("providers.toml"), toml).expect("write");
+
+    for (provider, token_prefix) in [("zaehlerfreunde", "eyJ"), ("youthweb", "eyJ")] {
+        let out = cli.connect_to(&["connect", provider, "--no-browser"], "approve").await;
+        assert_eq!(out.status.code(), Some(0), "{provider}: {}", text(&out.stderr));
+        let id = text(&out.stdout).trim().to_owned();
+        let out = cli.run(&["token", &id]).await;
+        assert!(text(&out.stdout).starts_with(token_prefix), "{provider}: a JWT access token");
+    }
+    let out = cli.run(&["accounts"]).await;
+    assert_eq!(text(&out.stdout).lines().count(), 2, "{}", text(&out.stdout));
+}

@@ -150,7 +150,8 @@ async fn workfront_preview_lane_and_a_code_past_its_lifetime() {
     assert!(err.to_string().contains("expired"), "{err}");
 }
 
-fn zf_toml(zf: &ZaehlerfreundeServer) -> String {
+/// A `providers.toml` entry pointing the built-in Zählerfreunde at the emulator.
+pub fn zf_toml(zf: &ZaehlerfreundeServer) -> String {
     format!(
         "[[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\n",
         zf.authorize_endpoint("authorize"),
@@ -193,4 +194,14 @@ async fn a_wrong_client_secret_is_invalid_client_in_words() {
     assert_eq!(err.code(), "token_exchange");
     assert!(err.to_string().contains("invalid_client"), "{err}");
     assert!(!err.to_string().contains("not-the-secret"), "the secret is never echoed: {err}");
+}
+
+/// A `providers.toml` entry pointing the built-in Youthweb at the emulator.
+pub fn youthweb_toml(yw: &YouthwebServer) -> String {
+    format!(
+        "[[provider]]\nid = \"youthweb\"\nclient_id = \"{YW_CLIENT_ID}\"\nclient_secret = \"{YW_CLIENT_SECRET}\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\ntest_url = \"{}\"\n",
+        yw.endpoint("auth/authorize"),
+        yw.endpoint("auth/access_token"),
+        yw.endpoint("users/me"),
+    )
 }
