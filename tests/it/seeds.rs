@@ -171,7 +171,7 @@ async fn broken_token_answers_are_clear_errors_and_store_nothing() {
         (Fault::Status503, "HTTP 503"),
         (Fault::TooMany429 { retry_after_secs: 30 }, "429"),
     ] {
-        zf.fail_next_token(1, fault.clone());
+        zf.fail_next_token(1, fault);
         let err = link(&linker, "zaehlerfreunde", None).await.unwrap_err();
         assert_eq!(err.code(), "token_exchange", "{fault:?}: {err}");
         let text = err.to_string();

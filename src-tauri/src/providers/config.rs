@@ -280,10 +280,8 @@ fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldErro
     if let Some(field) = missing {
         return Err((field, format!("is required for a provider that is not built in ({})", required_list())));
     }
-    if p.authorize_url.needs_tenant() || p.token_url.needs_tenant() {
-        if p.tenant.is_none() {
-            return Err(("tenant_hosts", "the URLs contain {tenant}: say which tenant hosts are allowed".into()));
-        }
+    if (p.authorize_url.needs_tenant() || p.token_url.needs_tenant()) && p.tenant.is_none() {
+        return Err(("tenant_hosts", "the URLs contain {tenant}: say which tenant hosts are allowed".into()));
     }
     if p.client_auth != ClientAuth::None && p.client_secret.is_none() && custom {
         return Err(("client_secret", format!("client_auth = \"{}\" needs a client_secret", auth_name(p.client_auth))));

@@ -245,7 +245,7 @@ async fn login(State(shared): State<Arc<Shared>>, Path(org): Path<String>, body:
     let Ok(Some(request_id)) = params.get("request_id") else {
         return unknown_request(issuer);
     };
-    if !core.pending.get(request_id).is_some_and(|p| p.extra == org) {
+    if core.pending.get(request_id).is_none_or(|p| p.extra != org) {
         return unknown_request(issuer);
     }
     if !common::credentials_ok(&params) {
