@@ -54,12 +54,7 @@ pub async fn get(
     let started = Instant::now();
     let response = request.send().await?;
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = super::token::content_type(&response);
     let body = response.text().await?;
     let excerpt: String = body.lines().take(5).collect::<Vec<_>>().join("\n").chars().take(400).collect();
     Ok(ApiAnswer {

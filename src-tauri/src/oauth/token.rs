@@ -148,14 +148,14 @@ async fn post(http: &reqwest::Client, provider: &Provider, token_url: &Url, para
         .await
         .map_err(|e| TokenError::Transport(describe_transport(&e)))?;
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let content_type = content_type(&response);
     let body = response.bytes().await.map_err(|e| TokenError::Transport(describe_transport(&e)))?;
     parse_response(status, &content_type, &body)
+}
+
+/// The response's `Content-Type`, or "" when absent or not text.
+pub fn content_type(response: &reqwest::Response) -> String {
+    response.headers().get(reqwest::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
 }
 
 fn describe_transport(e: &reqwest::Error) -> String {

@@ -29,27 +29,18 @@ pub fn all() -> Vec<Provider> {
 /// (rotating) for `offline_access`; Auth0 supports PKCE and RFC 7009 revocation.
 pub fn zaehlerfreunde() -> Provider {
     Provider {
-        id: "zaehlerfreunde".into(),
-        name: "Zählerfreunde".into(),
-        authorize_url: url("https://auth.prod.zaehlerfreunde.com/authorize"),
-        token_url: url("https://zaehlerfreunde-prod.eu.auth0.com/oauth/token"),
         userinfo_url: Some(url("https://auth.prod.zaehlerfreunde.com/userinfo")),
         revocation_url: Some(url("https://zaehlerfreunde-prod.eu.auth0.com/oauth/revoke")),
         test_url: Some(url("https://auth.prod.zaehlerfreunde.com/userinfo")),
-        client_id: None,
-        client_secret: None,
-        client_auth: ClientAuth::None,
         token_encoding: TokenEncoding::Json,
         scopes: ["openid", "profile", "email", "offline_access"].map(String::from).to_vec(),
         authorize_params: BTreeMap::from([("audience".into(), "https://api.prod.zaehlerfreunde.com".into())]),
-        pkce: true,
-        refresh: true,
-        presentation: TokenPresentation::bearer(),
-        api_accept: None,
-        keep_redirect_params: Vec::new(),
-        keep_token_fields: Vec::new(),
-        tenant: None,
-        issuer: None,
+        ..Provider::base(
+            "zaehlerfreunde",
+            "Zählerfreunde",
+            url("https://auth.prod.zaehlerfreunde.com/authorize"),
+            url("https://zaehlerfreunde-prod.eu.auth0.com/oauth/token"),
+        )
     }
 }
 
@@ -58,27 +49,13 @@ pub fn zaehlerfreunde() -> Provider {
 /// the API wants `Accept: application/vnd.api+json`.
 pub fn youthweb() -> Provider {
     Provider {
-        id: "youthweb".into(),
-        name: "Youthweb".into(),
-        authorize_url: url("https://youthweb.net/auth/authorize"),
-        token_url: url("https://youthweb.net/auth/access_token"),
-        userinfo_url: None,
-        revocation_url: None,
-        test_url: None,
-        client_id: None,
-        client_secret: None,
         client_auth: ClientAuth::Body,
         token_encoding: TokenEncoding::Json,
         scopes: vec!["user:read".into()],
-        authorize_params: BTreeMap::new(),
         pkce: false,
         refresh: false,
-        presentation: TokenPresentation::bearer(),
         api_accept: Some("application/vnd.api+json".into()),
-        keep_redirect_params: Vec::new(),
-        keep_token_fields: Vec::new(),
-        tenant: None,
-        issuer: None,
+        ..Provider::base("youthweb", "Youthweb", url("https://youthweb.net/auth/authorize"), url("https://youthweb.net/auth/access_token"))
     }
 }
 
@@ -87,23 +64,11 @@ pub fn youthweb() -> Provider {
 /// code lives 2 minutes; `expires_in: 0` (lifetime unknown); `wid` kept; refresh rotates the refresh token.
 pub fn workfront() -> Provider {
     Provider {
-        id: "workfront".into(),
-        name: "Adobe Workfront".into(),
-        authorize_url: url("https://{tenant}/integrations/oauth2/authorize"),
-        token_url: url("https://{tenant}/integrations/oauth2/api/v1/token"),
-        userinfo_url: None,
-        revocation_url: None,
         test_url: Some(url("https://{tenant}/attask/api/v14.0/proj/search")),
-        client_id: None,
-        client_secret: None,
         client_auth: ClientAuth::Basic,
         token_encoding: TokenEncoding::Json,
-        scopes: Vec::new(),
-        authorize_params: BTreeMap::new(),
         pkce: false,
-        refresh: true,
         presentation: TokenPresentation { header: "sessionID".into(), prefix: String::new() },
-        api_accept: None,
         keep_redirect_params: vec!["domain".into(), "lane".into()],
         keep_token_fields: vec!["wid".into()],
         tenant: Some(TenantRule {
@@ -111,7 +76,12 @@ pub fn workfront() -> Provider {
             hosts: vec!["*.*.workfront.com".into()],
             bare: Some("{tenant}.my.workfront.com".into()),
         }),
-        issuer: None,
+        ..Provider::base(
+            "workfront",
+            "Adobe Workfront",
+            url("https://{tenant}/integrations/oauth2/authorize"),
+            url("https://{tenant}/integrations/oauth2/api/v1/token"),
+        )
     }
 }
 
@@ -119,27 +89,12 @@ pub fn workfront() -> Provider {
 pub fn demo(base: &Url) -> Result<Provider, url::ParseError> {
     let at = |path: &str| base.join(path).map(|u| UrlTemplate::from_url(&u));
     Ok(Provider {
-        id: "demo".into(),
-        name: "Demo Provider".into(),
-        authorize_url: at("authorize")?,
-        token_url: at("token")?,
         userinfo_url: Some(at("userinfo")?),
         revocation_url: Some(at("revoke")?),
         test_url: Some(at("userinfo")?),
         client_id: Some("account-linker-demo".into()),
-        client_secret: None,
-        client_auth: ClientAuth::None,
-        token_encoding: TokenEncoding::Form,
         scopes: ["openid", "profile", "email"].map(String::from).to_vec(),
-        authorize_params: BTreeMap::new(),
-        pkce: true,
-        refresh: true,
-        presentation: TokenPresentation::bearer(),
-        api_accept: None,
-        keep_redirect_params: Vec::new(),
-        keep_token_fields: Vec::new(),
-        tenant: None,
-        issuer: None,
+        ..Provider::base("demo", "Demo Provider", at("authorize")?, at("token")?)
     })
 }
 

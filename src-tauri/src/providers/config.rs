@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::template::UrlTemplate;
 use super::tenant::TenantRule;
-use super::{ClientAuth, ClientSecret, Provider, TokenEncoding, TokenPresentation};
+use super::{ClientAuth, ClientSecret, Provider, TokenEncoding};
 use crate::oauth::redirect::RedirectUri;
 
 /// The file's name inside the config folder.
@@ -290,29 +290,7 @@ fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldErro
 }
 
 fn blank(id: &str) -> Provider {
-    Provider {
-        id: id.to_owned(),
-        name: id.to_owned(),
-        authorize_url: UrlTemplate::unset(),
-        token_url: UrlTemplate::unset(),
-        userinfo_url: None,
-        revocation_url: None,
-        test_url: None,
-        client_id: None,
-        client_secret: None,
-        client_auth: ClientAuth::None,
-        token_encoding: TokenEncoding::Form,
-        scopes: Vec::new(),
-        authorize_params: BTreeMap::new(),
-        pkce: true,
-        refresh: true,
-        presentation: TokenPresentation::bearer(),
-        api_accept: None,
-        keep_redirect_params: Vec::new(),
-        keep_token_fields: Vec::new(),
-        tenant: None,
-        issuer: None,
-    }
+    Provider::base(id, id, UrlTemplate::unset(), UrlTemplate::unset())
 }
 
 fn auth_name(a: ClientAuth) -> &'static str {
@@ -373,7 +351,7 @@ fn first_line(msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::builtin;
+    use crate::providers::{builtin, TokenPresentation};
 
     fn run(text: &str) -> (Vec<Provider>, Vec<ConfigError>) {
         let mut providers = builtin::all();

@@ -194,6 +194,34 @@ pub struct Endpoints {
 }
 
 impl Provider {
+    /// A provider with the RFC 6749 defaults: public client, form-encoded token requests, PKCE, refresh,
+    /// Bearer tokens, no tenant. Built-in and configured providers start from this and change what differs.
+    pub fn base(id: &str, name: &str, authorize_url: UrlTemplate, token_url: UrlTemplate) -> Self {
+        Self {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            authorize_url,
+            token_url,
+            userinfo_url: None,
+            revocation_url: None,
+            test_url: None,
+            client_id: None,
+            client_secret: None,
+            client_auth: ClientAuth::None,
+            token_encoding: TokenEncoding::Form,
+            scopes: Vec::new(),
+            authorize_params: BTreeMap::new(),
+            pkce: true,
+            refresh: true,
+            presentation: TokenPresentation::bearer(),
+            api_accept: None,
+            keep_redirect_params: Vec::new(),
+            keep_token_fields: Vec::new(),
+            tenant: None,
+            issuer: None,
+        }
+    }
+
     /// Why this provider can't start a flow, if it can't.
     pub fn readiness(&self) -> Result<&str, ProviderError> {
         let client_id = self.client_id.as_deref().filter(|c| !c.is_empty()).ok_or_else(|| ProviderError::NoClientId(self.id.clone()))?;
