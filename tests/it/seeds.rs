@@ -205,3 +205,16 @@ pub fn youthweb_toml(yw: &YouthwebServer) -> String {
         yw.endpoint("users/me"),
     )
 }
+
+#[tokio::test]
+async fn a_redirect_uri_the_provider_does_not_know_is_refused_there_and_nothing_is_issued() {
+    let zf = ZaehlerfreundeServer::start(ZaehlerfreundeConfig::default()).await.expect("emulator");
+    let (_home, linker) = linker(&format!("{}redirect_uri = \"org.accountlinker.app:/oauth2/unregistered\"\n", zf_toml(&zf)));
+    let start = linker.begin("zaehlerfreunde", None).await.expect("begin");
+    assert!(start.authorize_url.query_pairs().any(|(k, v)| k == "redirect_uri" && v == "org.accountlinker.app:/oauth2/unregistered"));
+    let page = browser::client().get(start.authorize_url.clone()).send().await.expect("authorize");
+    assert_eq!(page.status(), 400, "the provider shows an error page instead of redirecting");
+    assert_eq!(zf.stats().codes_issued, 0);
+    assert!(linker.cancel(&start.flow_id), "the flow stays cancellable; nothing was stored");
+    assert!(linker.accounts().await.expect("accounts").is_empty());
+}

@@ -20,6 +20,9 @@ pub enum RedirectUriError {
     /// The provider id or tenant holds characters that can't appear in a path segment.
     #[error("'{0}' can't be used in a redirect path: use letters, digits, '-', '_' and '.'")]
     BadSegment(String),
+    /// A configured redirect URI that the app could not receive.
+    #[error("'{0}' is not a redirect URI of this app: it must look like {SCHEME}:/path (single slash, no query)")]
+    NotTheAppScheme(String),
 }
 
 impl RedirectUri {
@@ -33,6 +36,24 @@ impl RedirectUri {
         Url::parse(&text)
             .map(Self)
             .map_err(|_| RedirectUriError::BadSegment(provider_id.to_owned()))
+    }
+
+    /// A redirect URI given in the configuration: it must use the app's scheme with a single-slash path
+    /// (RFC 8252 §7.1) and no query or fragment, or the login window could never capture it.
+    pub fn parse(text: &str) -> Result<Self, RedirectUriError> {
+        let bad = || RedirectUriError::NotTheAppScheme(text.to_owned());
+        let url = Url::parse(text.trim()).map_err(|_| bad())?;
+        let ok = url.scheme() == SCHEME
+            && url.host().is_none()
+            && url.path().starts_with('/')
+            && !url.path().starts_with("//")
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if ok {
+            Ok(Self(url))
+        } else {
+            Err(bad())
+        }
     }
 
     /// The URI as sent in the authorize and token requests.
@@ -102,6 +123,14 @@ mod tests {
             "org.accountlinker.app:/oauth2/demo?code=a#frag",
         ] {
             assert!(!r.matches(&Url::parse(bad).expect("url")), "{bad} must not match");
+        }
+    }
+
+    #[test]
+    fn configured_redirect_uris_must_be_the_apps() {
+        assert!(RedirectUri::parse("org.accountlinker.app:/oauth2/legacy").is_ok());
+        for bad in ["https://example.com/cb", "org.accountlinker.app://host/cb", "org.accountlinker.app:/cb?x=1", "other.app:/cb", "x"] {
+            assert!(RedirectUri::parse(bad).is_err(), "{bad}");
         }
     }
 

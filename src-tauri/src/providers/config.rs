@@ -12,7 +12,8 @@
 //! `pkce` (bool), `refresh` (bool), `token_header` (e.g. `sessionID`), `token_prefix` (e.g. `"Bearer "`),
 //! `api_accept`, `keep_redirect_params` (list), `keep_token_fields` (list), `tenant_label`,
 //! `tenant_hosts` (patterns like `*.*.workfront.com`), `tenant_bare` (e.g. `{tenant}.my.workfront.com`),
-//! `issuer` (OpenID Connect: endpoints not given are discovered from it).
+//! `issuer` (OpenID Connect: endpoints not given are discovered from it), `redirect_uri` (another URI in the
+//! app's scheme registered at the provider, e.g. `org.accountlinker.app:/oauth2/legacy`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -108,6 +109,7 @@ struct RawProvider {
     tenant_hosts: Option<Vec<String>>,
     tenant_bare: Option<String>,
     issuer: Option<String>,
+    redirect_uri: Option<String>,
 }
 
 /// Applies the file's text to `providers` (built-ins first); returns every problem found.
@@ -182,6 +184,9 @@ fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldErro
     let mut p = base.unwrap_or_else(|| blank(&raw.id));
     if let Some(v) = raw.name {
         p.name = non_empty("name", v)?;
+    }
+    if let Some(v) = raw.redirect_uri {
+        p.redirect_uri = Some(RedirectUri::parse(&v).map_err(|e| ("redirect_uri", e.to_string()))?);
     }
     if let Some(v) = raw.issuer {
         let checked = UrlTemplate::parse(&v).map_err(|e| ("issuer", e.to_string()))?;
@@ -482,6 +487,8 @@ name = "Incomplete"
         assert_eq!(p[0].field.as_deref(), Some("authorize_params"));
         let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\nscopes = [\"openid profile\"]\n");
         assert_eq!(p[0].field.as_deref(), Some("scopes"));
+        let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\nredirect_uri = \"https://example.com/cb\"\n");
+        assert_eq!(p[0].field.as_deref(), Some("redirect_uri"));
         let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\ntoken_header = \"Bad Header:\"\n");
         assert_eq!(p[0].field.as_deref(), Some("token_header"));
         let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\n\n[[provider]]\nid = \"zaehlerfreunde\"\n");

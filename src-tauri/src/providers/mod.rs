@@ -129,6 +129,8 @@ pub struct Provider {
     pub tenant: Option<TenantRule>,
     /// OpenID Connect issuer: endpoints not given are discovered from it at first use.
     pub issuer: Option<Url>,
+    /// A redirect URI registered at the provider other than the app's default for it.
+    pub redirect_uri: Option<RedirectUri>,
 }
 
 /// The user-visible part of a provider, sent to the UI (no secrets).
@@ -219,6 +221,7 @@ impl Provider {
             keep_token_fields: Vec::new(),
             tenant: None,
             issuer: None,
+            redirect_uri: None,
         }
     }
 
@@ -246,14 +249,20 @@ impl Provider {
             userinfo: opt(&self.userinfo_url)?,
             revocation: opt(&self.revocation_url)?,
             test: opt(&self.test_url)?,
-            redirect_uri: RedirectUri::for_provider(&self.id, t)?,
+            redirect_uri: match &self.redirect_uri {
+                Some(fixed) => fixed.clone(),
+                None => RedirectUri::for_provider(&self.id, t)?,
+            },
             tenant,
         })
     }
 
     /// This provider's redirect URI without a tenant (what the UI shows for registration).
     pub fn redirect_uri(&self) -> Result<RedirectUri, RedirectUriError> {
-        RedirectUri::for_provider(&self.id, None)
+        match &self.redirect_uri {
+            Some(fixed) => Ok(fixed.clone()),
+            None => RedirectUri::for_provider(&self.id, None),
+        }
     }
 
     /// Whether endpoints must still be discovered from the issuer.
