@@ -39,6 +39,20 @@ export function startDemoProvider() {
   });
 }
 
+/** Starts the standards-grade OpenID Provider (npm oidc-provider); resolves to its issuer URL. */
+export function startOidcProvider() {
+  const child = start('node', [join(ROOT, 'tests/e2e/oidc-server.mjs')]);
+  return new Promise((ok, fail) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (\S+)/);
+      if (m) ok(m[1]);
+    });
+    child.on('exit', (code) => fail(new Error(`oidc-provider exited with ${code}: ${out}`)));
+  });
+}
+
 /** Starts the seed-provider emulators, which write `providers.toml` into the app's home. */
 export function startEmulators(home) {
   const child = start(join(ROOT, 'target/debug/emulators'), ['--providers-toml', join(home, 'providers.toml')]);
@@ -127,17 +141,20 @@ async function acrossNavigation(step) {
 /** Types into the provider's login form and submits it. */
 export async function signIn(driver, user = 'demo', password = 'demo') {
   await acrossNavigation(async () => {
-    const username = await driver.wait(until.elementLocated(By.id('username')), TIMEOUT);
+    // The project's servers name the field "username"; oidc-provider's login form names it "login".
+    const username = await driver.wait(until.elementLocated(By.css('#username, input[name="login"]')), TIMEOUT);
     await username.sendKeys(user);
-    await driver.findElement(By.id('password')).sendKeys(password);
-    await driver.findElement(By.id('login')).click();
+    await driver.findElement(By.css('input[name="password"]')).sendKeys(password);
+    await driver.findElement(By.css('#login, button[type="submit"]')).click();
   });
 }
 
 /** Clicks Allow or Deny on the provider's consent page. */
 export async function decide(driver, decision) {
   await acrossNavigation(async () => {
-    const button = await driver.wait(until.elementLocated(By.id(decision)), TIMEOUT);
+    // Consent pages with only a "Continue" button (oidc-provider) approve with it.
+    const css = decision === 'approve' ? '#approve, form:has(input[name="prompt"][value="consent"]) button[type="submit"]' : `#${decision}`;
+    const button = await driver.wait(until.elementLocated(By.css(css)), TIMEOUT);
     await button.click();
   });
 }

@@ -3,7 +3,7 @@
 import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, startDemoProvider, startDriver, startEmulators, stopAll } from './harness.mjs';
+import { ARTIFACTS, startDemoProvider, startDriver, startEmulators, startOidcProvider, stopAll } from './harness.mjs';
 import { tests as linkTests } from './link.test.mjs';
 import { tests as seedTests } from './seeds.test.mjs';
 
@@ -18,6 +18,13 @@ try {
   await startEmulators(home);
   // A broken entry the user might write: the app must start anyway, show it, and keep the others.
   appendFileSync(join(home, 'providers.toml'), BROKEN_ENTRY);
+  // Any OpenID Connect provider, given by its issuer alone.
+  const issuer = await startOidcProvider();
+  appendFileSync(
+    join(home, 'providers.toml'),
+    `\n[[provider]]\nid = "oidc-test"\nname = "OIDC Test"\nissuer = "${issuer}"\nclient_id = "account-linker"\n` +
+      'scopes = ["openid", "email", "profile", "offline_access"]\nauthorize_params = { prompt = "consent" }\n',
+  );
   const ctx = { home, demoUrl };
   const driver = await startDriver({
     ACCOUNT_LINKER_HOME: home,

@@ -55,6 +55,13 @@ export const tests = [
     await screenshot(driver, 'main-seed-accounts-en');
   }],
 
+  ['links any OpenID Connect provider given by its issuer alone (oidc-provider)', async (ctx) => {
+    const driver = await session(ctx);
+    const { id, card } = await linkThroughWindow(driver, ctx, 'oidc-test', 'OIDC Test');
+    assert.equal(await card.findElement(By.css('.account-name')).getText(), 'demo@oidc.test');
+    assert.ok(keyringLookup(keyringService(ctx.home), `${id}/refresh_token`), 'offline_access gave a refresh token');
+  }],
+
   ['refuses a look-alike Workfront host before anything is opened', async (ctx) => {
     const driver = await session(ctx);
     await driver.findElement(By.id('tenant-workfront')).sendKeys('acme.my.workfront.com.evil.example');

@@ -225,3 +225,17 @@ async fn zaehlerfreunde_and_youthweb_are_linked_from_the_command_line() {
     let out = cli.run(&["accounts"]).await;
     assert_eq!(text(&out.stdout).lines().count(), 2, "{}", text(&out.stdout));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oidc_provider_by_issuer_is_linked_from_the_command_line() {
+    let demo = DemoServer::start_local(DemoConfig::default()).await.expect("demo");
+    let op = crate::oidc::start_oidc_provider();
+    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    std::fs::write(cli.home.path().join("providers.toml"), crate::oidc::oidc_toml(&op.issuer)).expect("write");
+    let out = cli.connect_to(&["connect", "oidc-test", "--no-browser"], "approve").await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = cli.run(&["accounts", "--json"]).await;
+    let accounts: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(accounts[0]["displayName"], "demo@oidc.test");
+    assert_eq!(accounts[0]["hasRefreshToken"], true);
+}

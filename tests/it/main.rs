@@ -4,6 +4,6 @@
 mod browser;
 mod cli;
 mod link;
-mod oidc;
+pub mod oidc;
 mod seeds;
 mod vault;

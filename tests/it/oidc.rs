@@ -12,9 +12,10 @@ use account_linker::providers::Catalogue;
 use crate::browser;
 
 /// The oidc-provider process; killed when dropped.
-struct OidcServer {
+pub struct OidcServer {
     child: Child,
-    issuer: String,
+    /// The issuer URL.
+    pub issuer: String,
 }
 
 impl Drop for OidcServer {
@@ -26,7 +27,8 @@ impl Drop for OidcServer {
     }
 }
 
-fn start_oidc_provider() -> OidcServer {
+/// Starts `tests/e2e/oidc-server.mjs` and waits for its issuer URL.
+pub fn start_oidc_provider() -> OidcServer {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e/oidc-server.mjs");
     let modules = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e/node_modules/oidc-provider");
     assert!(modules.exists(), "install the test packages first (scripts/test.sh does: npm ci in tests/e2e)");
@@ -42,19 +44,19 @@ fn start_oidc_provider() -> OidcServer {
     OidcServer { child, issuer }
 }
 
+/// The `providers.toml` entry for the test OP, by issuer alone.
+pub fn oidc_toml(issuer: &str) -> String {
+    format!(
+        "[[provider]]\nid = \"oidc-test\"\nname = \"OIDC Test\"\nissuer = \"{issuer}\"\nclient_id = \"account-linker\"\n\
+         scopes = [\"openid\", \"email\", \"profile\", \"offline_access\"]\nauthorize_params = {{ prompt = \"consent\" }}\n"
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_oidc_provider_given_by_its_issuer_alone_links_refreshes_and_revokes() {
     let server = start_oidc_provider();
     let home = tempfile::tempdir().expect("tmp");
-    std::fs::write(
-        home.path().join("providers.toml"),
-        format!(
-            "[[provider]]\nid = \"oidc-test\"\nname = \"OIDC Test\"\nissuer = \"{}\"\nclient_id = \"account-linker\"\n\
-             scopes = [\"openid\", \"email\", \"profile\", \"offline_access\"]\nauthorize_params = {{ prompt = \"consent\" }}\n",
-            server.issuer
-        ),
-    )
-    .expect("write");
+    std::fs::write(home.path().join("providers.toml"), oidc_toml(&server.issuer)).expect("write");
     let paths = AppPaths::isolated(home.path());
     let catalogue = Catalogue::load(&paths.config_dir);
     assert!(catalogue.problems().is_empty(), "{:?}", catalogue.problems());
