@@ -58,7 +58,9 @@ pub(crate) fn random_token() -> String {
 
 /// 33 random bytes in standard base64 (with `+` and `/`), so the value must be URL-encoded.
 pub(crate) fn random_token_std() -> String {
-    let mut bytes = [0u8; 33];
+    // 34 bytes: standard base64 with `=` padding, so the value always needs URL-encoding (as Youthweb's
+    // codes do), not only when the random bytes happen to produce `+` or `/`.
+    let mut bytes = [0u8; 34];
     rand::thread_rng().fill_bytes(&mut bytes);
     STANDARD.encode(bytes)
 }
