@@ -137,7 +137,7 @@ fn fail(code: i32, message: &str) -> i32 {
 }
 
 fn print_json<T: serde::Serialize>(value: &T) -> Result<(), LinkError> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| LinkError::Token(crate::oauth::token::TokenError::Transport(e.to_string())))?;
+    let text = serde_json::to_string_pretty(value).map_err(|e| LinkError::Output(e.to_string()))?;
     println!("{text}");
     Ok(())
 }

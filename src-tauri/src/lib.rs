@@ -58,8 +58,15 @@ fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ACCOUNT_LINKER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let file = std::env::var_os("ACCOUNT_LINKER_LOG_FILE")
-        .and_then(|p| std::fs::OpenOptions::new().create(true).append(true).open(p).ok());
+    let file = std::env::var_os("ACCOUNT_LINKER_LOG_FILE").and_then(|p| {
+        match std::fs::OpenOptions::new().create(true).append(true).open(&p) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("account-linker: cannot log to {}: {e}; logging to stderr", std::path::Path::new(&p).display());
+                None
+            }
+        }
+    });
     match file {
         Some(f) => builder.with_ansi(false).with_writer(std::sync::Mutex::new(f)).init(),
         None => builder.with_writer(std::io::stderr).init(),

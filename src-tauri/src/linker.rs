@@ -56,6 +56,9 @@ pub enum LinkError {
     /// The account file failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The result could not be written out (e.g. stdout closed).
+    #[error("could not write the output: {0}")]
+    Output(String),
 }
 
 impl LinkError {
@@ -77,6 +80,7 @@ impl LinkError {
             LinkError::Vault(_) => "keyring",
             LinkError::NeedsReconnect(_) => "needs_reconnect",
             LinkError::Store(_) => "account_store",
+            LinkError::Output(_) => "output",
         }
     }
 }
@@ -284,12 +288,8 @@ impl Linker {
     /// Who the account belongs to, from the provider's userinfo endpoint (when the ID token doesn't say).
     async fn userinfo_name(&self, provider: &crate::providers::Provider, url: &Option<Url>, tokens: &token::TokenSet) -> Option<String> {
         let url = url.as_ref()?;
-        let how = crate::oauth::api::presentation(provider, &tokens.token_type);
-        let response = self
-            .http
-            .get(url.clone())
-            .header(how.header.as_str(), format!("{}{}", how.prefix, tokens.access_token.secret()))
-            .header(reqwest::header::ACCEPT, "application/json")
+        let request = self.http.get(url.clone()).header(reqwest::header::ACCEPT, "application/json");
+        let response = crate::oauth::api::with_token(request, provider, &tokens.token_type, &tokens.access_token)
             .send()
             .await
             .ok()?;
@@ -421,12 +421,7 @@ impl Linker {
         let account = self.find(account_id).await?;
         let provider = &self.provider(&account.provider_id).await?;
         let endpoints = provider.endpoints(account.tenant.as_deref())?;
-        let url = endpoints.test.ok_or_else(|| {
-            LinkError::Provider(crate::providers::ProviderError::Url(crate::providers::template::UrlError::Invalid(format!(
-                "{} has no test_url configured",
-                provider.name
-            ))))
-        })?;
+        let url = endpoints.test.ok_or_else(|| ProviderError::NoTestUrl(provider.name.clone()))?;
         let call = |token: AccessToken, token_type: String| {
             let url = url.clone();
             async move {
@@ -455,7 +450,7 @@ impl Linker {
         }
         let soon = unix_now() + 60;
         if account.expires_at.is_some_and(|at| at <= soon) {
-            let can_refresh = self.catalogue.get(&account.provider_id).is_some_and(|p| p.refresh) && account.has_refresh_token;
+            let can_refresh = self.provider(&account.provider_id).await?.refresh && account.has_refresh_token;
             if can_refresh {
                 self.refresh(account_id).await?;
             } else if account.expires_at.is_some_and(|at| at <= unix_now()) {

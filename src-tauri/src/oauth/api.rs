@@ -19,6 +19,12 @@ pub fn presentation(provider: &Provider, token_type: &str) -> TokenPresentation 
     }
 }
 
+/// Adds the access token to `request`, presented the provider's way.
+pub fn with_token(request: reqwest::RequestBuilder, provider: &Provider, token_type: &str, token: &AccessToken) -> reqwest::RequestBuilder {
+    let how = presentation(provider, token_type);
+    request.header(how.header.as_str(), format!("{}{}", how.prefix, token.secret()))
+}
+
 /// What an API call answered (no body beyond a short excerpt; never the token).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -44,10 +50,7 @@ pub async fn get(
     url: &Url,
 ) -> Result<ApiAnswer, reqwest::Error> {
     let how = presentation(provider, token_type);
-    let mut request = http
-        .get(url.clone())
-        .timeout(Duration::from_secs(20))
-        .header(how.header.as_str(), format!("{}{}", how.prefix, token.secret()));
+    let mut request = with_token(http.get(url.clone()).timeout(Duration::from_secs(20)), provider, token_type, token);
     if let Some(accept) = &provider.api_accept {
         request = request.header(reqwest::header::ACCEPT, accept);
     }

@@ -14,7 +14,7 @@ use url::Url;
 
 use super::flow::CodeGrant;
 use super::secret::{AccessToken, IdToken, RefreshToken};
-use crate::providers::{ClientAuth, Provider, TokenEncoding};
+use crate::providers::{ClientAuth, Provider, ProviderError, TokenEncoding};
 
 /// The HTTP client for token requests: no redirects, bounded time, identifies the app.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
@@ -61,6 +61,9 @@ pub enum TokenError {
     /// The token endpoint could not be reached or did not answer in time.
     #[error("the token endpoint could not be reached: {0}")]
     Transport(String),
+    /// No request was sent: the provider lacks the client credentials its dialect needs.
+    #[error(transparent)]
+    Unconfigured(#[from] ProviderError),
     /// The answer was not a token response.
     #[error("the token endpoint answered HTTP {status} with {what}")]
     Malformed {
@@ -80,6 +83,7 @@ impl TokenError {
                 *status == 408 || *status == 429 || *status >= 500 || error == "temporarily_unavailable"
             }
             TokenError::Malformed { status, .. } => *status == 408 || *status == 429 || *status >= 500,
+            TokenError::Unconfigured(_) => false,
         }
     }
 }
@@ -113,12 +117,9 @@ pub fn build_request(
     token_url: &Url,
     mut params: Vec<(&str, String)>,
 ) -> Result<reqwest::RequestBuilder, TokenError> {
-    let client_id = provider.client_id.clone().unwrap_or_default();
+    let client_id = provider.readiness()?.to_owned();
     let secret = || {
-        provider.client_secret.as_ref().map(|s| s.secret().to_owned()).ok_or_else(|| TokenError::Malformed {
-            status: 0,
-            what: format!("no request was sent: provider '{}' needs a client_secret", provider.id),
-        })
+        provider.client_secret.as_ref().map(|s| s.secret().to_owned()).ok_or_else(|| ProviderError::NoClientSecret(provider.id.clone()))
     };
     let mut request = http.post(token_url.clone()).header(reqwest::header::ACCEPT, "application/json");
     match provider.client_auth {

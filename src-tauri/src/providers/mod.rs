@@ -168,6 +168,9 @@ pub enum ProviderError {
     /// A URL could not be built.
     #[error(transparent)]
     Url(#[from] UrlError),
+    /// The provider has no URL to test a token against.
+    #[error("{0} has no test_url configured: add one to providers.toml to test its API")]
+    NoTestUrl(String),
     /// OpenID Connect discovery failed.
     #[error(transparent)]
     Discovery(#[from] discovery::DiscoveryError),
