@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use super::state::Shared;
 use super::{DEMO_PASSWORD, DEMO_USERNAME, DEMO_USER_NAME};
@@ -51,38 +51,10 @@ button.secondary:hover{background:#d3d9e3}\
 code{font-family:ui-monospace,monospace;font-size:.9em}\
 ul{padding-left:1.2rem}";
 
-/// A complete HTML response. `title` is escaped here; `body` must already be safe HTML.
+/// A complete HTML response. `title` is escaped here; `body` must already be safe HTML. The page frame
+/// and its security headers are shared with the seed-provider emulators.
 pub(crate) fn page(status: StatusCode, shared: &Shared, title: &str, body: &str) -> Response {
-    let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title} – {issuer}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n\
-         <p class=\"brand\">{issuer}</p>\n{body}</main>\n</body>\n</html>\n",
-        title = escape(title),
-        issuer = escape(&shared.config.issuer_name),
-    );
-    let mut response = (status, html).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    // No form-action here: it would also block the redirect to the app's custom scheme.
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'"),
-    );
-    response
+    crate::emulators::common::page(status, &shared.config.issuer_name, title, body)
 }
 
 /// An error page that is shown instead of redirecting (status 400 unless told otherwise).

@@ -830,6 +830,7 @@ pub(crate) fn page(status: StatusCode, issuer: &str, title: &str, body: &str) ->
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -838,6 +839,7 @@ pub(crate) fn page(status: StatusCode, issuer: &str, title: &str, body: &str) ->
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+    // No form-action here: it would also block the redirect to the app's custom scheme.
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'"),

@@ -24,7 +24,7 @@
 //! (their `jti` claim carries `zf_at_…` / `yw_at_…`). The emulators never log a token,
 //! code or secret and store them only as SHA-256 hashes.
 
-mod common;
+pub(crate) mod common;
 pub mod workfront;
 pub mod youthweb;
 pub mod zaehlerfreunde;
