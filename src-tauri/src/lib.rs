@@ -10,6 +10,7 @@ pub mod linker;
 pub mod oauth;
 pub mod paths;
 pub mod providers;
+pub mod refresh;
 pub mod vault;
 pub mod windows;
 

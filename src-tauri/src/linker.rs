@@ -11,6 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 use url::Url;
 
+use crate::accounts::lock::RefreshLock;
 use crate::accounts::{Account, AccountState, AccountStore, StoreError};
 use crate::oauth::callback::{Callback, CallbackError};
 use crate::oauth::flow::{FlowId, PendingFlow};
@@ -114,6 +115,24 @@ pub enum Revocation {
     Failed(String),
 }
 
+/// What a conditional refresh did.
+#[derive(Debug, Clone)]
+pub enum RefreshOutcome {
+    /// New tokens were obtained and stored.
+    Refreshed(Account),
+    /// Another refresh got there first; nothing was sent.
+    AlreadyFresh(Account),
+}
+
+impl RefreshOutcome {
+    /// The account as it is now.
+    pub fn account(&self) -> &Account {
+        match self {
+            RefreshOutcome::Refreshed(a) | RefreshOutcome::AlreadyFresh(a) => a,
+        }
+    }
+}
+
 /// An account as the UI shows it.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -133,7 +152,7 @@ pub struct Linker {
     vault: Vault,
     http: reqwest::Client,
     flows: Mutex<HashMap<FlowId, PendingFlow>>,
-    store_lock: tokio::sync::Mutex<()>,
+    locks_dir: std::path::PathBuf,
     discovered: tokio::sync::Mutex<HashMap<String, crate::providers::Provider>>,
 }
 
@@ -146,7 +165,7 @@ impl Linker {
             vault: Vault::new(paths.keyring_service.clone()),
             http: token::http_client().map_err(|e| TokenError::Transport(e.to_string()))?,
             flows: Mutex::new(HashMap::new()),
-            store_lock: tokio::sync::Mutex::new(()),
+            locks_dir: paths.locks_dir(),
             discovered: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -264,6 +283,8 @@ impl Linker {
                 expires_at: tokens.expires_in.map(|s| now.saturating_add(s)),
                 has_refresh_token: tokens.refresh_token.is_some(),
                 state: AccountState::Connected,
+                refreshed_at: None,
+                last_error: None,
             };
             self.vault
                 .put_tokens(&account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref())
@@ -319,15 +340,19 @@ impl Linker {
 
     /// Removes an account: revokes its refresh (or access) token at the provider where it offers RFC 7009
     /// revocation, then deletes its keyring entries, then its metadata. A failed revocation does not stop
-    /// the local removal; the outcome says what happened at the provider.
+    /// the local removal; the outcome says what happened at the provider. Holds the account's refresh lock,
+    /// so no refresh (here or in another process) writes tokens back after they were deleted.
     pub async fn disconnect(&self, account_id: &str) -> Result<Revocation, LinkError> {
-        let _guard = self.store_lock.lock().await;
-        let mut accounts = self.load().await?;
-        let account = accounts.iter().find(|a| a.id == account_id).cloned().ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))?;
+        let _lock = self.refresh_lock(account_id).await?;
+        let account = self.find(account_id).await?;
         let revocation = self.revoke(&account).await;
-        accounts.retain(|a| a.id != account_id);
         self.vault.delete_account(account_id).await?;
-        self.save(accounts).await?;
+        let id = account_id.to_owned();
+        self.update(move |accounts| {
+            accounts.retain(|a| a.id != id);
+            Ok(())
+        })
+        .await?;
         tracing::info!(account = account_id, revocation = ?revocation, "account disconnected");
         Ok(revocation)
     }
@@ -359,15 +384,33 @@ impl Linker {
         }
     }
 
-    /// Refreshes an account's tokens now. The rotated refresh token is stored before anything else;
-    /// `invalid_grant` (revoked, expired or reused refresh token) marks the account as needing a reconnect.
+    /// Refreshes an account's tokens now, whatever their expiry ("Refresh now", `account-linker refresh`).
     pub async fn refresh(&self, account_id: &str) -> Result<Account, LinkError> {
-        let _guard = self.store_lock.lock().await;
-        let mut accounts = self.load().await?;
-        let index = accounts.iter().position(|a| a.id == account_id).ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))?;
-        let account = accounts[index].clone();
+        match self.refresh_with(account_id, None).await? {
+            RefreshOutcome::Refreshed(a) | RefreshOutcome::AlreadyFresh(a) => Ok(a),
+        }
+    }
+
+    /// Refreshes an account's tokens unless they changed since `seen_obtained_at` (the account's
+    /// [`Account::obtained_at`] as the caller last saw it): when another refresh, here or in another
+    /// process, got there first, nothing is sent and the account is returned as it is now.
+    pub async fn refresh_if_unchanged(&self, account_id: &str, seen_obtained_at: u64) -> Result<RefreshOutcome, LinkError> {
+        self.refresh_with(account_id, Some(seen_obtained_at)).await
+    }
+
+    /// The one refresh path. Single-flight per account across threads and processes (a lock file);
+    /// the account is read again once the lock is held. The journal in the lock file records that a
+    /// request is in flight, so a refresh token spent by an interrupted refresh is explained, not lost
+    /// silently. The rotated refresh token is stored before the access token, both before the metadata.
+    async fn refresh_with(&self, account_id: &str, if_unchanged_since: Option<u64>) -> Result<RefreshOutcome, LinkError> {
+        let mut lock = self.refresh_lock(account_id).await?;
+        let account = self.find(account_id).await?;
         if let AccountState::NeedsReconnect { reason } = &account.state {
             return Err(LinkError::NeedsReconnect(reason.clone()));
+        }
+        if if_unchanged_since.is_some_and(|seen| account.obtained_at() != seen) {
+            tracing::debug!(account = account_id, "already refreshed elsewhere");
+            return Ok(RefreshOutcome::AlreadyFresh(account));
         }
         let provider = &self.provider(&account.provider_id).await?;
         if !provider.refresh {
@@ -380,38 +423,77 @@ impl Linker {
             LinkError::NeedsReconnect("no refresh token is stored for this account".into())
         })?;
         let endpoints = provider.endpoints(account.tenant.as_deref())?;
+        let interrupted = lock.interrupted();
+        lock.mark_in_flight(unix_now())?;
         let started = std::time::Instant::now();
         let result = token::refresh(&self.http, provider, &endpoints.token, &crate::oauth::secret::RefreshToken::new(refresh_token)).await;
         tracing::info!(account = account_id, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "refresh");
+        let id = account_id.to_owned();
         match result {
             Ok(tokens) => {
                 self.vault
                     .put_tokens(account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref())
                     .await?;
                 let now = unix_now();
-                let a = &mut accounts[index];
-                a.expires_at = tokens.expires_in.map(|s| now.saturating_add(s));
-                a.token_type = tokens.token_type.clone();
-                a.has_refresh_token = a.has_refresh_token || tokens.refresh_token.is_some();
-                if let Some(scope) = tokens.scope {
-                    a.scopes = scope;
-                }
-                a.state = AccountState::Connected;
-                let updated = a.clone();
-                self.save(accounts).await?;
-                Ok(updated)
+                let updated = self
+                    .update(move |accounts| {
+                        let a = accounts.iter_mut().find(|a| a.id == id).ok_or(LinkError::UnknownAccount(id.clone()))?;
+                        a.expires_at = tokens.expires_in.map(|s| now.saturating_add(s));
+                        a.token_type = tokens.token_type.clone();
+                        a.has_refresh_token = a.has_refresh_token || tokens.refresh_token.is_some();
+                        if let Some(scope) = tokens.scope {
+                            a.scopes = scope;
+                        }
+                        a.refreshed_at = Some(now);
+                        a.last_error = None;
+                        a.state = AccountState::Connected;
+                        Ok(a.clone())
+                    })
+                    .await?;
+                lock.finish()?;
+                Ok(RefreshOutcome::Refreshed(updated))
             }
-            Err(TokenError::Rejected { error, description, .. }) if error == "invalid_grant" || error == "unauthorized_client" => {
-                let reason = format!(
-                    "the provider no longer accepts this account's refresh token ({error}{}); it was revoked, expired or already used",
-                    description.map(|d| format!(": {d}")).unwrap_or_default()
-                );
-                accounts[index].state = AccountState::NeedsReconnect { reason: reason.clone() };
-                self.save(accounts).await?;
+            Err(e) if e.is_grant_refused() => {
+                let TokenError::Rejected { error, description, .. } = &e else { return Err(e.into()) };
+                let detail = format!("{error}{}", description.as_ref().map(|d| format!(": {d}")).unwrap_or_default());
+                let reason = match interrupted {
+                    Some(at) => format!(
+                        "an earlier refresh (started at {at}, Unix time) was interrupted before its answer was stored, and the provider no longer accepts the previous refresh token ({detail}); sign in again"
+                    ),
+                    None => format!(
+                        "the provider no longer accepts this account's refresh token ({detail}); it was revoked, expired or already used; sign in again"
+                    ),
+                };
+                let state = AccountState::NeedsReconnect { reason: reason.clone() };
+                self.update(move |accounts| {
+                    if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
+                        a.state = state;
+                        a.last_error = None;
+                    }
+                    Ok(())
+                })
+                .await?;
+                lock.finish()?;
                 Err(LinkError::NeedsReconnect(reason))
             }
-            Err(e) => Err(LinkError::Token(e)),
+            Err(e) => {
+                // The journal stays: the request may have reached the provider and spent the token.
+                let words = e.to_string();
+                self.update(move |accounts| {
+                    if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
+                        a.last_error = Some(words);
+                    }
+                    Ok(())
+                })
+                .await?;
+                Err(LinkError::Token(e))
+            }
         }
+    }
+
+    async fn refresh_lock(&self, account_id: &str) -> Result<RefreshLock, LinkError> {
+        let (dir, id) = (self.locks_dir.clone(), account_id.to_owned());
+        Ok(tokio::task::spawn_blocking(move || RefreshLock::acquire(&dir, &id)).await.map_err(join_err)??)
     }
 
     /// Calls the provider's test URL with the account's access token, presented the provider's way. An
@@ -442,18 +524,25 @@ impl Linker {
         self.load().await?.into_iter().find(|a| a.id == account_id).ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))
     }
 
-    /// A usable access token for another program: refreshed first when it expires within a minute.
+    /// A usable access token for another program: refreshed first when it expires within a minute (or,
+    /// for a lifetime the provider did not state, when it is older than the refresher's interval). Two
+    /// programs asking at once send one refresh: the second finds the tokens already renewed.
     pub async fn access_token(&self, account_id: &str) -> Result<AccessToken, LinkError> {
         let account = self.find(account_id).await?;
         if let AccountState::NeedsReconnect { reason } = &account.state {
             return Err(LinkError::NeedsReconnect(reason.clone()));
         }
-        let soon = unix_now() + 60;
-        if account.expires_at.is_some_and(|at| at <= soon) {
+        let now = unix_now();
+        let unknown_interval = crate::refresh::schedule::Policy::default().unknown_lifetime_interval.as_secs();
+        let stale = match account.expires_at {
+            Some(at) => at <= now + 60,
+            None => account.obtained_at() + unknown_interval <= now,
+        };
+        if stale {
             let can_refresh = self.provider(&account.provider_id).await?.refresh && account.has_refresh_token;
             if can_refresh {
-                self.refresh(account_id).await?;
-            } else if account.expires_at.is_some_and(|at| at <= unix_now()) {
+                self.refresh_if_unchanged(account_id, account.obtained_at()).await?;
+            } else if account.expires_at.is_some_and(|at| at <= now) {
                 return Err(LinkError::NeedsReconnect("the access token expired and the provider offers no refresh".into()));
             }
         }
@@ -464,11 +553,28 @@ impl Linker {
             .ok_or_else(|| LinkError::NeedsReconnect("no access token is stored for this account".into()))
     }
 
+    /// Marks an account as needing a reconnect (e.g. the token of a provider without refresh expired).
+    pub async fn mark_needs_reconnect(&self, account_id: &str, reason: String) -> Result<Account, LinkError> {
+        let id = account_id.to_owned();
+        self.update(move |accounts| {
+            let a = accounts.iter_mut().find(|a| a.id == id).ok_or(LinkError::UnknownAccount(id.clone()))?;
+            a.state = AccountState::NeedsReconnect { reason };
+            Ok(a.clone())
+        })
+        .await
+    }
+
+    /// The raw account list (no provider names), for the refresher.
+    pub async fn account_list(&self) -> Result<Vec<Account>, LinkError> {
+        self.load().await
+    }
+
     async fn add_account(&self, account: Account) -> Result<(), LinkError> {
-        let _guard = self.store_lock.lock().await;
-        let mut accounts = self.load().await?;
-        accounts.push(account);
-        self.save(accounts).await
+        self.update(move |accounts| {
+            accounts.push(account);
+            Ok(())
+        })
+        .await
     }
 
     async fn load(&self) -> Result<Vec<Account>, LinkError> {
@@ -476,9 +582,13 @@ impl Linker {
         Ok(tokio::task::spawn_blocking(move || store.load()).await.map_err(join_err)??)
     }
 
-    async fn save(&self, accounts: Vec<Account>) -> Result<(), LinkError> {
+    /// Changes the account list under the store's cross-process lock, off the async workers.
+    async fn update<R: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Vec<Account>) -> Result<R, LinkError> + Send + 'static,
+    ) -> Result<R, LinkError> {
         let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || store.save(&accounts)).await.map_err(join_err)??)
+        tokio::task::spawn_blocking(move || store.update(change)).await.map_err(join_err)?
     }
 
     fn flows(&self) -> std::sync::MutexGuard<'_, HashMap<FlowId, PendingFlow>> {

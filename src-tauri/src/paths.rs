@@ -49,6 +49,11 @@ impl AppPaths {
         }
     }
 
+    /// The folder of the per-account refresh locks.
+    pub fn locks_dir(&self) -> PathBuf {
+        self.data_dir.join("locks")
+    }
+
     /// The account metadata file.
     pub fn accounts_file(&self) -> PathBuf {
         self.data_dir.join("accounts.json")

@@ -2,6 +2,10 @@
 //!
 //! The file is written atomically (temporary file, fsync, rename, fsync of the folder). A file that is
 //! corrupt or from an unknown version is reported and left alone: it is never replaced by an empty list.
+//! Read-modify-write goes through [`AccountStore::update`], which holds an exclusive lock on a file beside
+//! it, so the app and a command line running at the same time never overwrite each other's changes.
+
+pub mod lock;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -50,6 +54,19 @@ pub struct Account {
     pub has_refresh_token: bool,
     /// Lifecycle state.
     pub state: AccountState,
+    /// When the tokens were last refreshed (Unix seconds); `None` if never since linking.
+    #[serde(default)]
+    pub refreshed_at: Option<u64>,
+    /// The last refresh failure that will be retried, in plain words; cleared by a successful refresh.
+    #[serde(default)]
+    pub last_error: Option<String>,
+}
+
+impl Account {
+    /// When the current tokens were obtained (Unix seconds): the last refresh, else the link.
+    pub fn obtained_at(&self) -> u64 {
+        self.refreshed_at.unwrap_or(self.linked_at)
+    }
 }
 
 /// Why the account file could not be read or written.
@@ -115,7 +132,17 @@ impl AccountStore {
         Ok(file.accounts)
     }
 
-    /// Replaces the list atomically.
+    /// Reads, changes and writes the list under an exclusive lock shared with other processes. `change`
+    /// returning an error leaves the file as it was.
+    pub fn update<R, E: From<StoreError>>(&self, change: impl FnOnce(&mut Vec<Account>) -> Result<R, E>) -> Result<R, E> {
+        let _lock = lock::FileLock::exclusive(&self.path.with_extension("lock"))?;
+        let mut accounts = self.load()?;
+        let result = change(&mut accounts)?;
+        self.save(&accounts)?;
+        Ok(result)
+    }
+
+    /// Replaces the list atomically. Callers that read first use [`AccountStore::update`].
     pub fn save(&self, accounts: &[Account]) -> Result<(), StoreError> {
         let io = |action: &'static str, path: &Path| {
             let path = path.to_path_buf();
@@ -161,7 +188,59 @@ mod tests {
             expires_at: Some(2),
             has_refresh_token: true,
             state: AccountState::Connected,
+            refreshed_at: None,
+            last_error: None,
         }
+    }
+
+    #[test]
+    fn files_without_the_newer_fields_still_load() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("accounts.json");
+        let old = r#"{"version":1,"accounts":[{"id":"a","providerId":"demo","displayName":null,"scopes":[],
+            "tokenType":"Bearer","linkedAt":5,"expiresAt":null,"hasRefreshToken":false,"state":{"kind":"connected"}}]}"#;
+        std::fs::write(&path, old).expect("write");
+        let accounts = AccountStore::new(&path).load().expect("load");
+        assert_eq!(accounts[0].refreshed_at, None);
+        assert_eq!(accounts[0].obtained_at(), 5);
+    }
+
+    #[test]
+    fn updates_from_many_threads_are_all_kept() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = AccountStore::new(dir.path().join("accounts.json"));
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for j in 0..5 {
+                        store
+                            .update(|accounts| {
+                                accounts.push(account(&format!("{i}-{j}")));
+                                Ok::<_, StoreError>(())
+                            })
+                            .expect("update");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(store.load().expect("load").len(), 40, "no update overwrote another");
+    }
+
+    #[test]
+    fn a_failed_change_leaves_the_file_as_it_was() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let store = AccountStore::new(dir.path().join("accounts.json"));
+        store.save(&[account("a")]).expect("save");
+        let result = store.update(|accounts| {
+            accounts.clear();
+            Err::<(), _>(StoreError::Corrupt { path: "x".into(), reason: "refused".into() })
+        });
+        assert!(result.is_err());
+        assert_eq!(store.load().expect("load").len(), 1);
     }
 
     #[test]

@@ -57,6 +57,8 @@ pub enum TokenError {
         error: String,
         /// `error_description`, kept for diagnostics.
         description: Option<String>,
+        /// How long the server asked the client to wait (`Retry-After`), if it did.
+        retry_after: Option<Duration>,
     },
     /// The token endpoint could not be reached or did not answer in time.
     #[error("the token endpoint could not be reached: {0}")]
@@ -71,6 +73,8 @@ pub enum TokenError {
         status: u16,
         /// What was wrong, without the body (it might hold tokens).
         what: String,
+        /// How long the server asked the client to wait (`Retry-After`), if it did.
+        retry_after: Option<Duration>,
     },
 }
 
@@ -85,6 +89,26 @@ impl TokenError {
             TokenError::Malformed { status, .. } => *status == 408 || *status == 429 || *status >= 500,
             TokenError::Unconfigured(_) => false,
         }
+    }
+
+    /// How long the server asked the client to wait before trying again, if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            TokenError::Rejected { retry_after, .. } | TokenError::Malformed { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Whether the provider refused the grant for good (`invalid_grant`: revoked, expired or reused).
+    pub fn is_grant_refused(&self) -> bool {
+        matches!(self, TokenError::Rejected { error, .. } if error == "invalid_grant" || error == "unauthorized_client")
+    }
+
+    fn with_retry_after(mut self, value: Option<Duration>) -> Self {
+        if let TokenError::Rejected { retry_after, .. } | TokenError::Malformed { retry_after, .. } = &mut self {
+            *retry_after = value;
+        }
+        self
     }
 }
 
@@ -150,8 +174,13 @@ async fn post(http: &reqwest::Client, provider: &Provider, token_url: &Url, para
         .map_err(|e| TokenError::Transport(describe_transport(&e)))?;
     let status = response.status().as_u16();
     let content_type = content_type(&response);
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| crate::refresh::schedule::parse_retry_after(v, crate::refresh::schedule::wall_now()));
     let body = response.bytes().await.map_err(|e| TokenError::Transport(describe_transport(&e)))?;
-    parse_response(status, &content_type, &body)
+    parse_response(status, &content_type, &body).map_err(|e| e.with_retry_after(retry_after))
 }
 
 /// The response's `Content-Type`, or "" when absent or not text.
@@ -197,17 +226,17 @@ struct RawError {
 /// Turns a token endpoint's answer into a [`TokenSet`] or a [`TokenError`].
 pub fn parse_response(status: u16, content_type: &str, body: &[u8]) -> Result<TokenSet, TokenError> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(TokenError::Malformed { status, what: "an empty body".into() });
+        return Err(TokenError::Malformed { status, what: "an empty body".into(), retry_after: None });
     }
     if !(200..300).contains(&status) {
         return match serde_json::from_slice::<RawError>(body) {
-            Ok(e) => Err(TokenError::Rejected { status, error: e.error, description: e.error_description }),
-            Err(_) => Err(TokenError::Malformed { status, what: body_kind(content_type, body) }),
+            Ok(e) => Err(TokenError::Rejected { status, error: e.error, description: e.error_description, retry_after: None }),
+            Err(_) => Err(TokenError::Malformed { status, what: body_kind(content_type, body), retry_after: None }),
         };
     }
     let raw: RawSuccess = serde_json::from_slice(body).map_err(|e| {
         if let Ok(err) = serde_json::from_slice::<RawError>(body) {
-            return TokenError::Rejected { status, error: err.error, description: err.error_description };
+            return TokenError::Rejected { status, error: err.error, description: err.error_description, retry_after: None };
         }
         TokenError::Malformed {
             status,
@@ -216,10 +245,11 @@ pub fn parse_response(status: u16, content_type: &str, body: &[u8]) -> Result<To
             } else {
                 body_kind(content_type, body)
             },
+            retry_after: None,
         }
     })?;
     if raw.access_token.is_empty() {
-        return Err(TokenError::Malformed { status, what: "an empty access_token".into() });
+        return Err(TokenError::Malformed { status, what: "an empty access_token".into(), retry_after: None });
     }
     Ok(TokenSet {
         access_token: AccessToken::new(raw.access_token),
