@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod cli;
+pub mod desktop;
 pub mod ipc;
 pub mod linker;
 pub mod oauth;
@@ -15,6 +16,8 @@ pub mod vault;
 pub mod windows;
 
 use std::sync::Arc;
+
+use tauri::Manager;
 
 /// Starts the desktop app, or runs a command-line subcommand (see [`cli`]) without a window.
 pub fn run() {
@@ -38,20 +41,58 @@ pub fn run() {
         }
     };
     tracing::info!(data_dir = %paths.data_dir.display(), keyring_service = linker.vault().service(), "starting");
-    let result = tauri::Builder::default()
+    let background = args.iter().any(|a| a == desktop::autostart::BACKGROUND_FLAG);
+    let app = tauri::Builder::default()
         .manage(linker)
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            let linker = app.state::<Arc<linker::Linker>>().inner().clone();
+            let (notices_tx, notices_rx) = tokio::sync::mpsc::unbounded_channel();
+            // The clock's timer registers with the runtime, so the refresher is made inside it.
+            let refresher = tauri::async_runtime::block_on(async move {
+                let (handle, _task) = refresh::spawn(linker, refresh::clock::SystemClock::new(), refresh::schedule::Policy::default(), notices_tx);
+                handle
+            });
+            app.manage(refresher);
+            tauri::async_runtime::spawn(ipc::notices::forward(handle.clone(), notices_rx));
+            let in_tray = windows::tray::create(&handle).is_some();
+            app.manage(InTray(in_tray));
+            if background && in_tray {
+                if let Some(main) = app.get_webview_window(windows::MAIN_WINDOW) {
+                    main.destroy()?;
+                }
+            }
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             ipc::list_providers,
             ipc::list_accounts,
             ipc::connect,
             ipc::disconnect,
+            ipc::refresh_account,
         ])
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("account-linker: the window system failed: {e}");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!());
+    let app = match app {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("account-linker: the window system failed: {e}");
+            std::process::exit(1);
+        }
+    };
+    app.run(|app, event| {
+        // With a tray, closing the last window keeps the app (and the refresher) running; "Quit" in
+        // the tray menu exits with a code, which is let through.
+        if let tauri::RunEvent::ExitRequested { code: None, api, .. } = event {
+            if app.try_state::<InTray>().is_some_and(|t| t.0) {
+                tracing::info!("window closed; still refreshing in the tray");
+                api.prevent_exit();
+            }
+        }
+    });
 }
+
+/// Whether the app lives on in the tray when its window is closed.
+struct InTray(bool);
 
 /// Logs go to stderr, or to the file `ACCOUNT_LINKER_LOG_FILE` names (appended). Log lines never carry
 /// secrets: the secret types print `[redacted]`, and IPC arguments are not logged.

@@ -5,6 +5,7 @@ import { listen } from '@tauri-apps/api/event';
 /** Event names, as defined in src-tauri/src/ipc/mod.rs. */
 export const EVENTS = Object.freeze({
   accountsChanged: 'accounts-changed',
+  accountRefreshing: 'account-refreshing',
   linkFinished: 'link-finished',
 });
 
@@ -12,4 +13,5 @@ export const listProviders = () => invoke('list_providers');
 export const listAccounts = () => invoke('list_accounts');
 export const connect = (providerId, tenant) => invoke('connect', { providerId, tenant: tenant || null });
 export const disconnect = (accountId) => invoke('disconnect', { accountId });
+export const refreshAccount = (accountId) => invoke('refresh_account', { accountId });
 export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));

@@ -5,17 +5,22 @@ import { renderAccounts } from './views/accounts.js';
 import { clear, show } from './views/message.js';
 import { renderProviders } from './views/providers.js';
 
-const state = { providers: { providers: [], problems: [] }, accounts: [] };
+const state = { providers: { providers: [], problems: [] }, accounts: [], refreshing: new Set() };
+
+function renderAccountList() {
+  renderAccounts(state.accounts, { onDisconnect: doDisconnect, onRefresh: doRefresh, refreshing: state.refreshing });
+}
 
 function render() {
   translateStatic();
   renderProviders(state.providers, startConnect);
-  renderAccounts(state.accounts, doDisconnect);
+  renderAccountList();
 }
 
 async function reloadAccounts() {
   try {
     state.accounts = await backend.listAccounts();
+    state.refreshing.clear();
   } catch (e) {
     show('error', t('accounts.loadFailed', { message: e.message }), e.code);
   }
@@ -41,6 +46,23 @@ async function doDisconnect(account, name) {
   await reloadAccounts();
 }
 
+async function doRefresh(account, name) {
+  state.refreshing.add(account.id);
+  renderAccountList();
+  try {
+    await backend.refreshAccount(account.id);
+    show('success', t('account.refreshDone', { name }));
+  } catch (e) {
+    show('error', t('account.refreshFailed', { name, message: e.message }), e.code);
+  }
+  await reloadAccounts();
+}
+
+function onRefreshing(accountId) {
+  state.refreshing.add(accountId);
+  renderAccountList();
+}
+
 function onLinkFinished(result) {
   const provider = state.providers.providers.find((p) => p.id === result.providerId);
   const name = provider ? provider.name : result.providerId;
@@ -59,10 +81,11 @@ async function start() {
   onLanguageChange(render);
   await backend.onEvent(backend.EVENTS.accountsChanged, reloadAccounts);
   await backend.onEvent(backend.EVENTS.linkFinished, onLinkFinished);
+  await backend.onEvent(backend.EVENTS.accountRefreshing, onRefreshing);
   state.providers = await backend.listProviders();
   await reloadAccounts();
   // Relative times ("in 59 min") age while the window is open; this re-renders text, it asks nothing.
-  setInterval(() => renderAccounts(state.accounts, doDisconnect), 30_000);
+  setInterval(renderAccountList, 30_000);
   document.body.dataset.ready = 'true';
 }
 

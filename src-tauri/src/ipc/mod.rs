@@ -4,17 +4,22 @@
 //! Arguments are never logged (they can hold codes or tokens). The command list is [`COMMANDS`],
 //! also read by `build.rs` to generate one permission per command.
 
+pub mod notices;
+
 use std::sync::Arc;
 
 use serde::Serialize;
-use tauri::{AppHandle, State};
+use tauri::{AppHandle, Manager, State};
 
 use crate::linker::{AccountView, LinkError, Linker};
+use crate::refresh::RefresherHandle;
 use crate::providers::ProviderView;
 use crate::windows::login;
 
 /// Event sent when the account list changed.
 pub const EVENT_ACCOUNTS_CHANGED: &str = "accounts-changed";
+/// Event sent when the background refresher starts refreshing an account (payload: its id).
+pub const EVENT_ACCOUNT_REFRESHING: &str = "account-refreshing";
 /// Event sent when a sign-in finished, successfully or not.
 pub const EVENT_LINK_FINISHED: &str = "link-finished";
 
@@ -75,10 +80,35 @@ pub fn list_providers(linker: Shared<'_>) -> ProvidersList {
     }
 }
 
-/// The linked accounts.
+/// The linked accounts. The refresher reads the list again too: the command line may have changed it.
 #[tauri::command]
-pub async fn list_accounts(linker: Shared<'_>) -> Result<Vec<AccountView>, IpcError> {
-    Ok(linker.accounts().await?)
+pub async fn list_accounts(app: AppHandle, linker: Shared<'_>) -> Result<Vec<AccountView>, IpcError> {
+    let accounts = linker.accounts().await?;
+    if let Some(refresher) = app.try_state::<RefresherHandle>() {
+        refresher.reload();
+    }
+    Ok(accounts)
+}
+
+/// Refreshes an account's tokens now ("Refresh now"), through the background refresher so its
+/// schedule stays right.
+#[tauri::command]
+pub async fn refresh_account(app: AppHandle, account_id: String) -> Result<AccountView, IpcError> {
+    let refresher = app
+        .try_state::<RefresherHandle>()
+        .ok_or_else(|| IpcError { code: "refresher".into(), message: "the background refresher is not running".into() })?;
+    let account = refresher.refresh_now(&account_id).await?;
+    let linker = app.state::<Arc<Linker>>();
+    let view = linker.accounts().await?.into_iter().find(|v| v.account.id == account.id);
+    view.ok_or_else(|| LinkError::UnknownAccount(account_id).into())
+}
+
+/// The account list changed here (linked, disconnected): tell the UI and the refresher.
+pub fn accounts_changed(app: &AppHandle) {
+    emit(app, EVENT_ACCOUNTS_CHANGED, ());
+    if let Some(refresher) = app.try_state::<RefresherHandle>() {
+        refresher.reload();
+    }
 }
 
 /// Starts linking an account: opens the provider's sign-in page in a login window.
@@ -103,7 +133,7 @@ pub async fn connect(
 pub async fn disconnect(app: AppHandle, linker: Shared<'_>, account_id: String) -> Result<(), IpcError> {
     let revocation = linker.disconnect(&account_id).await?;
     tracing::info!(?revocation, "disconnect finished");
-    emit(&app, EVENT_ACCOUNTS_CHANGED, ());
+    accounts_changed(&app);
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use url::Url;
 
-use crate::ipc::{emit, IpcError, LinkFinished, EVENT_ACCOUNTS_CHANGED, EVENT_LINK_FINISHED};
+use crate::ipc::{emit, IpcError, LinkFinished, EVENT_LINK_FINISHED};
 use crate::linker::{LinkError, LinkStart, Linker};
 use crate::oauth::redirect::is_app_scheme;
 
@@ -80,7 +80,7 @@ fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, result: Result<St
     };
     emit(app, EVENT_LINK_FINISHED, LinkFinished { flow_id: flow_id.to_owned(), provider_id: provider_id.to_owned(), account_id, error });
     if ok {
-        emit(app, EVENT_ACCOUNTS_CHANGED, ());
+        crate::ipc::accounts_changed(app);
     }
     if let Some(main) = app.get_webview_window(crate::windows::MAIN_WINDOW) {
         if let Err(e) = main.set_focus() {

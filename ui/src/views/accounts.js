@@ -1,4 +1,5 @@
-// The linked accounts: who, where, state, expiry, and Disconnect with an inline confirmation.
+// The linked accounts: who, where, state, expiry, last refresh, Refresh now, and Disconnect with an
+// inline confirmation.
 import { h } from '../dom.js';
 import { absolute, relative, t } from '../i18n.js';
 
@@ -8,17 +9,31 @@ function expiry(account) {
   return t(key, { when: relative(account.expiresAt) });
 }
 
-function stateBadge(state) {
-  const connected = state.kind === 'connected';
-  return h(
-    'span',
-    { class: `badge ${connected ? 'ok' : 'warn'} account-state`, dataset: { state: state.kind }, title: state.reason },
-    t(connected ? 'account.state.connected' : 'account.state.needsReconnect'),
-  );
+/** The badge's kind: connected, refreshing, error (refresh failing, retried) or needsReconnect. */
+export function badgeKind(account, refreshing) {
+  if (account.state.kind !== 'connected') return 'needsReconnect';
+  if (refreshing) return 'refreshing';
+  return account.lastError ? 'error' : 'connected';
 }
 
-/** Renders the account list; `onDisconnect(account)` is called once the user confirmed. */
-export function renderAccounts(accounts, onDisconnect) {
+function stateBadge(account, refreshing) {
+  const kind = badgeKind(account, refreshing);
+  const tone = { connected: 'ok', refreshing: 'info', error: 'warn', needsReconnect: 'warn' }[kind];
+  return h('span', { class: `badge ${tone} account-state`, dataset: { state: kind } }, t(`account.state.${kind}`));
+}
+
+/** The line under the name that says why an account needs the user, if it does. */
+function problem(account) {
+  if (account.state.kind !== 'connected') return h('span', { class: 'account-problem warn-text' }, account.state.reason);
+  if (account.lastError) return h('span', { class: 'account-problem muted' }, t('account.retrying', { message: account.lastError }));
+  return null;
+}
+
+/**
+ * Renders the account list. `refreshing` is the set of account ids being refreshed; `onRefresh(account)`
+ * and `onDisconnect(account, name)` (after the user confirmed) are the actions.
+ */
+export function renderAccounts(accounts, { onDisconnect, onRefresh, refreshing = new Set() }) {
   const list = document.getElementById('accounts');
   document.getElementById('accounts-empty').hidden = accounts.length > 0;
   list.replaceChildren(
@@ -34,7 +49,13 @@ export function renderAccounts(accounts, onDisconnect) {
         actions.querySelector('.confirm-disconnect').focus();
       };
       const idle = () => {
-        actions.replaceChildren(h('button', { type: 'button', class: 'disconnect', onClick: ask }, t('account.disconnect')));
+        const canRefresh = a.hasRefreshToken && a.state.kind === 'connected';
+        actions.replaceChildren(
+          ...(canRefresh
+            ? [h('button', { type: 'button', class: 'refresh', disabled: refreshing.has(a.id), onClick: () => onRefresh(a, name) }, t('account.refresh'))]
+            : []),
+          h('button', { type: 'button', class: 'disconnect', onClick: ask }, t('account.disconnect')),
+        );
       };
       idle();
       return h(
@@ -44,8 +65,12 @@ export function renderAccounts(accounts, onDisconnect) {
           'div',
           { class: 'card-main' },
           h('strong', { class: 'account-name' }, name),
-          h('span', { class: 'muted' }, a.providerName, ' · ', stateBadge(a.state)),
+          h('span', { class: 'muted' }, a.providerName, ' · ', stateBadge(a, refreshing.has(a.id))),
+          problem(a),
           h('span', { class: 'muted account-expiry', title: a.expiresAt ? absolute(a.expiresAt) : undefined }, expiry(a)),
+          a.refreshedAt
+            ? h('span', { class: 'muted account-refreshed', title: absolute(a.refreshedAt) }, t('account.refreshed', { when: relative(a.refreshedAt) }))
+            : null,
         ),
         actions,
       );
