@@ -468,6 +468,109 @@ impl Core {
             }
         }
     }
+
+    /// Issues `n` active refresh tokens (`prefix` + random) for `client_id`, `scope` and
+    /// `extra`, each in a family of its own, as if `n` codes had been redeemed (but no access
+    /// token is stored and no statistic counts them).
+    pub(crate) fn mint_refresh_tokens(
+        &mut self,
+        n: usize,
+        client_id: &str,
+        scope: &str,
+        extra: &str,
+        prefix: &str,
+    ) -> Vec<String> {
+        (0..n)
+            .map(|_| {
+                let family = self.next_family;
+                self.next_family += 1;
+                let refresh_token = format!("{prefix}{}", random_token());
+                self.refresh.insert(
+                    secret_hash(&refresh_token),
+                    RefreshRecord {
+                        grant: Grant {
+                            client_id: client_id.to_owned(),
+                            scope: scope.to_owned(),
+                            extra: extra.to_owned(),
+                            family,
+                            code_challenge: None,
+                        },
+                        status: RefreshStatus::Active,
+                    },
+                );
+                refresh_token
+            })
+            .collect()
+    }
+}
+
+/// The most refresh tokens one `POST /_control/mint-refresh-tokens` may ask for.
+pub(crate) const MAX_MINTED: usize = 100_000;
+
+/// What an emulator's minted refresh tokens are bound to (see [`Core::mint_refresh_tokens`]).
+#[derive(Debug, Clone)]
+pub(crate) struct MintPolicy {
+    /// The client the tokens are issued to.
+    pub(crate) client_id: String,
+    /// The scope when the request names none.
+    pub(crate) default_scope: String,
+    /// A scope value without which the provider would issue no refresh token.
+    pub(crate) required_scope: Option<&'static str>,
+    /// The emulator-specific binding (Auth0 audience; Workfront's first organization host).
+    pub(crate) extra: String,
+    /// Other values of `extra` a request may pick with `org` (Workfront's organization hosts).
+    pub(crate) orgs: Vec<String>,
+    /// The refresh token prefix.
+    pub(crate) prefix: &'static str,
+}
+
+impl MintPolicy {
+    /// Mints `n` tokens with `scope` (default [`MintPolicy::default_scope`]) for `org`
+    /// (default [`MintPolicy::extra`]).
+    pub(crate) fn mint(
+        &self,
+        core: &mut Core,
+        n: usize,
+        scope: Option<&str>,
+        org: Option<&str>,
+    ) -> Result<Vec<String>, TokenError> {
+        if n > MAX_MINTED {
+            return Err(TokenError::invalid_request(format!(
+                "n must be at most {MAX_MINTED}"
+            )));
+        }
+        let scope = scope.map_or_else(
+            || self.default_scope.clone(),
+            |s| {
+                s.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            },
+        );
+        if let Some(required) = self.required_scope {
+            if !scope.split(' ').any(|s| s == required) {
+                return Err(TokenError::new(
+                    "invalid_scope",
+                    format!(
+                        "without {required} in the scope this provider issues no refresh token"
+                    ),
+                ));
+            }
+        }
+        let extra = match org {
+            None => self.extra.as_str(),
+            Some(org) if self.orgs.iter().any(|o| o == org) => org,
+            Some(org) => {
+                return Err(TokenError::invalid_request(if self.orgs.is_empty() {
+                    "this emulator has no organizations: leave out org".to_owned()
+                } else {
+                    format!("unknown organization: {org}")
+                }))
+            }
+        };
+        Ok(core.mint_refresh_tokens(n, &self.client_id, &scope, extra, self.prefix))
+    }
 }
 
 /// The core, shared between handlers behind a mutex never held across an `.await`.
@@ -484,8 +587,55 @@ impl CoreCell {
 /// A reference to the shared core.
 pub(crate) type CoreRef = Arc<CoreCell>;
 
+/// What became of a token request, decided under the core's lock (see [`token_outcome`]).
+pub(crate) enum TokenOutcome {
+    /// A queued [`Fault`] answers instead of the token endpoint; nothing was processed.
+    Replaced(Fault),
+    /// The request was processed (its state change is committed); `result` is sent after `delay`.
+    Processed {
+        result: Result<serde_json::Value, TokenError>,
+        delay: Duration,
+    },
+}
+
+/// Takes the next queued [`Fault`] and, unless it replaces the answer, processes the token
+/// request with `process` (counting an error in [`EmulatorStats::token_errors`]).
+/// [`Fault::HangAfterIssuing`] processes the request and only delays its answer.
+pub(crate) fn token_outcome(
+    core: &mut Core,
+    params: Result<Params, TokenError>,
+    process: impl FnOnce(&mut Core, &Params) -> Result<serde_json::Value, TokenError>,
+) -> TokenOutcome {
+    let delay = match core.take_fault() {
+        None => Duration::ZERO,
+        Some(Fault::HangAfterIssuing { secs }) => Duration::from_secs(secs),
+        Some(fault) => return TokenOutcome::Replaced(fault),
+    };
+    let result = params.and_then(|params| process(core, &params));
+    if result.is_err() {
+        core.stats.token_errors += 1;
+    }
+    TokenOutcome::Processed { result, delay }
+}
+
+/// Sends the answer of a token request, after the core's lock was released.
+pub(crate) async fn token_answer(outcome: TokenOutcome) -> Response {
+    match outcome {
+        TokenOutcome::Replaced(fault) => fault_response(fault).await,
+        TokenOutcome::Processed { result, delay } => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            match result {
+                Ok(body) => token_ok(body),
+                Err(error) => error.into_response(),
+            }
+        }
+    }
+}
+
 /// The answer to a token request that a [`Fault`] replaces.
-pub(crate) async fn fault_response(fault: Fault) -> Response {
+async fn fault_response(fault: Fault) -> Response {
     match fault {
         Fault::Status503 => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -527,6 +677,11 @@ pub(crate) async fn fault_response(fault: Fault) -> Response {
                 "{\"error\":\"temporarily_unavailable\",\"error_description\":\"upstream timed out\"}",
             )
         }
+        // Never a replacement: `token_outcome` processes the request and `token_answer` delays it.
+        Fault::HangAfterIssuing { .. } => json_raw(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{\"error\":\"server_error\",\"error_description\":\"hang_after_issuing delays a processed answer\"}",
+        ),
     }
 }
 
@@ -581,15 +736,71 @@ async fn control_stats(State(core): State<CoreRef>) -> Response {
     Json(stats).into_response()
 }
 
+/// The body of `POST /_control/mint-refresh-tokens`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MintRequest {
+    #[serde(default = "one_token")]
+    n: usize,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    org: Option<String>,
+}
+
+fn one_token() -> usize {
+    1
+}
+
+/// The state of the control routes.
+#[derive(Clone)]
+struct Control {
+    core: CoreRef,
+    mint: Option<Arc<MintPolicy>>,
+}
+
+async fn control_mint(State(control): State<Control>, body: Bytes) -> Response {
+    let Some(policy) = &control.mint else {
+        return TokenError::new(
+            "unsupported_grant_type",
+            "this emulator offers no refresh grant, so it mints no refresh tokens",
+        )
+        .into_response();
+    };
+    let request = match serde_json::from_slice::<MintRequest>(&body) {
+        Ok(request) => request,
+        Err(error) => return TokenError::invalid_request(error.to_string()).into_response(),
+    };
+    let minted = policy.mint(
+        &mut control.core.lock(),
+        request.n,
+        request.scope.as_deref(),
+        request.org.as_deref(),
+    );
+    match minted {
+        Ok(tokens) => token_ok(json!({ "refresh_tokens": tokens })),
+        Err(error) => error.into_response(),
+    }
+}
+
 /// The `/_control/...` routes: `POST fail-next-token` (`{"n":1,"fault":{"kind":"status_503"}}`),
-/// `POST revoke-refresh-tokens`, `POST tamper-next-state` and `GET stats`.
-pub(crate) fn control_router(core: CoreRef) -> Router {
+/// `POST revoke-refresh-tokens`, `POST tamper-next-state`, `GET stats` and
+/// `POST mint-refresh-tokens` (`{"n":3,"scope":"…","org":"…"}`, all optional, answering
+/// `{"refresh_tokens":[…]}`; without a `mint` policy `400 unsupported_grant_type`).
+pub(crate) fn control_router(core: CoreRef, mint: Option<MintPolicy>) -> Router {
+    let mint_router = Router::new()
+        .route("/_control/mint-refresh-tokens", post(control_mint))
+        .with_state(Control {
+            core: Arc::clone(&core),
+            mint: mint.map(Arc::new),
+        });
     Router::new()
         .route("/_control/fail-next-token", post(control_fail_next_token))
         .route("/_control/revoke-refresh-tokens", post(control_revoke))
         .route("/_control/tamper-next-state", post(control_tamper))
         .route("/_control/stats", get(control_stats))
         .with_state(core)
+        .merge(mint_router)
 }
 
 /// A listener serving a router until dropped.

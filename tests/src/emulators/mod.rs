@@ -13,10 +13,22 @@
 //! [`EmulatorStats`], and fault controls, both as methods and as HTTP routes:
 //!
 //! * `POST /_control/fail-next-token` with `{"n": 2, "fault": {"kind": "too_many_429", "retry_after_secs": 1}}`
-//!   (see [`Fault`] for the kinds);
+//!   (see [`Fault`] for the kinds: `status_503`, `status_500_html`, `too_many_429`,
+//!   `malformed_json`, `empty_body` and `hang` answer instead of processing the request;
+//!   `hang_after_issuing` (`{"kind": "hang_after_issuing", "secs": 30}`) processes it, so a
+//!   refresh token is rotated or a code redeemed, and only then waits before answering);
 //! * `POST /_control/revoke-refresh-tokens`;
 //! * `POST /_control/tamper-next-state`;
-//! * `GET /_control/stats`.
+//! * `GET /_control/stats`;
+//! * `POST /_control/mint-refresh-tokens` with `{"n": 3, "scope": "openid offline_access"}`
+//!   (both optional: `n` defaults to 1, at most 100 000; Workfront also takes `"org"`),
+//!   answering `200 {"refresh_tokens": ["zf_rt_…", …]}`: fresh, active refresh tokens of the
+//!   configured client, each in its own family, as if codes had been redeemed (no browser, no
+//!   statistic counted). Also `mint_refresh_tokens(n)` on [`zaehlerfreunde::ZaehlerfreundeServer`]
+//!   (default scope `openid offline_access`; a scope without `offline_access` is refused with
+//!   `400 invalid_scope`) and [`workfront::WorkfrontServer`] (bound to the first configured
+//!   organization host, and usable only at that host's token endpoint). Youthweb offers no
+//!   refresh grant and answers `400 unsupported_grant_type`.
 //!
 //! Refresh tokens (and Workfront's session ids) carry a per-emulator prefix (`zf_rt_`,
 //! `yw_rt_`, `wf_at_`, `wf_rt_`) so tests can scan logs for leaks. Zählerfreunde's and
@@ -36,7 +48,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// A failure the next token request(s) are answered with instead of the real answer.
+/// A failure the next token request(s) are answered with instead of the real answer (or, for
+/// [`Fault::HangAfterIssuing`], after it was processed). Each counts in
+/// [`EmulatorStats::faults_injected`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 pub enum Fault {
@@ -62,6 +76,15 @@ pub enum Fault {
     #[serde(rename = "hang")]
     Hang {
         /// How long to wait before answering.
+        secs: u64,
+    },
+    /// The request is processed as usual (a code is redeemed, a refresh token rotated: the
+    /// state change is committed), then the answer, success or error, is sent only after
+    /// `secs` seconds. A client that times out or is killed meanwhile never learns the tokens
+    /// that were issued; presenting its old refresh token again is then reuse.
+    #[serde(rename = "hang_after_issuing")]
+    HangAfterIssuing {
+        /// How long to wait, after processing, before answering.
         secs: u64,
     },
 }

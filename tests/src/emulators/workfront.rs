@@ -24,7 +24,12 @@
 //! * The answer is `{"token_type":"sessionID","access_token","refresh_token","expires_in":0,
 //!   "wid"}`: the access token is a session id that expires after
 //!   [`WorkfrontConfig::session_lifetime`] of inactivity, which the client cannot know.
-//! * Refresh tokens rotate; a rotated one answers `invalid_grant` and revokes its family.
+//! * Refresh tokens rotate; a rotated one answers `invalid_grant` and revokes its family. A
+//!   refresh token belongs to the organization it was issued at: another organization's token
+//!   endpoint answers `invalid_grant` "refresh token belongs to another organization". So
+//!   [`WorkfrontServer::mint_refresh_tokens`] binds to the first of [`WorkfrontConfig::orgs`]
+//!   (`acme.my.workfront.com` by default); `mint_refresh_tokens_for_org` and the route's
+//!   `"org"` pick another.
 //! * The API wants the header `sessionID: <access_token>`; a Bearer header alone answers 401
 //!   with `com.attask.common.AuthenticationException`.
 
@@ -43,8 +48,8 @@ use url::Url;
 
 use super::common::{
     self, basic_credentials, body_kind, control_router, count_grant, error_page, optional,
-    parse_body, random_token, redirect_error, redirect_with, required, serve, token_ok,
-    BodyKind, CoreCell, CoreRef, Listener, Pending, RefreshError, TokenError,
+    parse_body, random_token, redirect_error, redirect_with, required, serve, BodyKind,
+    CoreCell, CoreRef, Listener, MintPolicy, Pending, RefreshError, TokenError,
 };
 use super::{EmulatorStats, Fault};
 
@@ -108,6 +113,7 @@ impl Default for WorkfrontConfig {
 struct Shared {
     config: WorkfrontConfig,
     core: CoreRef,
+    mint: MintPolicy,
 }
 
 /// A running Workfront emulator. Dropping it shuts it down.
@@ -130,9 +136,18 @@ impl WorkfrontServer {
     /// Starts the emulator on `127.0.0.1` with a port chosen by the OS.
     pub async fn start(config: WorkfrontConfig) -> io::Result<WorkfrontServer> {
         let core: CoreRef = Arc::new(CoreCell::default());
+        let mint = MintPolicy {
+            client_id: config.client_id.clone(),
+            default_scope: String::new(),
+            required_scope: None,
+            extra: config.orgs.first().cloned().unwrap_or_default(),
+            orgs: config.orgs.clone(),
+            prefix: WF_REFRESH_TOKEN_PREFIX,
+        };
         let shared = Arc::new(Shared {
             config,
             core: Arc::clone(&core),
+            mint: mint.clone(),
         });
         let router = Router::new()
             .route("/wf/{org}/integrations/oauth2/authorize", get(authorize))
@@ -141,7 +156,7 @@ impl WorkfrontServer {
             .route("/wf/{org}/integrations/oauth2/api/v1/token", post(token))
             .route("/wf/{org}/attask/api/v14.0/proj/search", get(project_search))
             .with_state(Arc::clone(&shared))
-            .merge(control_router(core));
+            .merge(control_router(core, Some(mint)));
         let listener = serve(router).await?;
         Ok(WorkfrontServer {
             base_url: listener.base_url.clone(),
@@ -175,6 +190,29 @@ impl WorkfrontServer {
     /// The next redirect after consent carries a `state` with `-tampered` appended.
     pub fn tamper_next_state(&self) {
         self.shared.core.lock().tamper_next_state = true;
+    }
+
+    /// `n` fresh, active refresh tokens (`wf_rt_…`) for the configured client, each in its own
+    /// family, as if `n` codes had been redeemed (no browser; no statistic counts them).
+    ///
+    /// A Workfront refresh token belongs to an organization: these are bound to the first of
+    /// [`WorkfrontConfig::orgs`] (by default `acme.my.workfront.com`) and are refused
+    /// (`invalid_grant`, "belongs to another organization") at any other organization's token
+    /// endpoint. Use [`WorkfrontServer::mint_refresh_tokens_for_org`] for another one.
+    pub fn mint_refresh_tokens(&self, n: usize) -> Vec<String> {
+        self.shared
+            .mint
+            .mint(&mut self.shared.core.lock(), n, None, None)
+            .unwrap_or_default()
+    }
+
+    /// Like [`WorkfrontServer::mint_refresh_tokens`], bound to `org_host`; `None` if that
+    /// organization is not served (or `n` is over 100 000).
+    pub fn mint_refresh_tokens_for_org(&self, org_host: &str, n: usize) -> Option<Vec<String>> {
+        self.shared
+            .mint
+            .mint(&mut self.shared.core.lock(), n, None, Some(org_host))
+            .ok()
     }
 }
 
@@ -314,22 +352,9 @@ async fn token(
             Ok(params) => count_grant(&mut core, params),
             Err(_) => core.stats.token_requests += 1,
         }
-        match core.take_fault() {
-            Some(fault) => Err(fault),
-            None => {
-                let result = params.and_then(|p| grant(&shared, &mut core, &org, &headers, kind, &p));
-                if result.is_err() {
-                    core.stats.token_errors += 1;
-                }
-                Ok(result)
-            }
-        }
+        common::token_outcome(&mut core, params, |core, p| grant(&shared, core, &org, &headers, kind, p))
     };
-    match outcome {
-        Err(fault) => common::fault_response(fault).await,
-        Ok(Ok(body)) => token_ok(body),
-        Ok(Err(error)) => error.into_response(),
-    }
+    common::token_answer(outcome).await
 }
 
 /// Authenticates the client: Basic (with JSON) or `client_id` + `client_secret` in a form.

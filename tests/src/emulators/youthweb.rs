@@ -19,7 +19,7 @@
 //!   endpoint also accepts a code that was sent still URL-encoded (the doc's note).
 //! * The token response is exactly `{"token_type","expires_in":3600,"access_token":<JWT>,
 //!   "refresh_token"}`, but the refresh grant is not offered: `grant_type=refresh_token`
-//!   answers `400 unsupported_grant_type`.
+//!   answers `400 unsupported_grant_type`, and so does `POST /_control/mint-refresh-tokens`.
 
 use std::io;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ use url::Url;
 use super::common::{
     self, bearer_token, body_kind, control_router, count_grant, error_page, optional,
     parse_body, random_token, random_token_std, redirect_error, redirect_with, required, serve,
-    sign_jwt, token_ok, CoreCell, CoreRef, Listener, Pending, TokenError,
+    sign_jwt, CoreCell, CoreRef, Listener, Pending, TokenError,
 };
 use super::{EmulatorStats, Fault};
 use crate::demo_provider::DEMO_USER_EMAIL;
@@ -135,7 +135,7 @@ impl YouthwebServer {
             .route("/auth/access_token", post(access_token))
             .route("/users/me", get(users_me))
             .with_state(Arc::clone(&shared))
-            .merge(control_router(core));
+            .merge(control_router(core, None));
         let listener = serve(router).await?;
         Ok(YouthwebServer {
             base_url: listener.base_url.clone(),
@@ -310,22 +310,9 @@ async fn access_token(State(shared): State<Arc<Shared>>, headers: HeaderMap, bod
             Ok(params) => count_grant(&mut core, params),
             Err(_) => core.stats.token_requests += 1,
         }
-        match core.take_fault() {
-            Some(fault) => Err(fault),
-            None => {
-                let result = params.and_then(|params| grant(&shared, &mut core, &params));
-                if result.is_err() {
-                    core.stats.token_errors += 1;
-                }
-                Ok(result)
-            }
-        }
+        common::token_outcome(&mut core, params, |core, params| grant(&shared, core, params))
     };
-    match outcome {
-        Err(fault) => common::fault_response(fault).await,
-        Ok(Ok(body)) => token_ok(body),
-        Ok(Err(error)) => error.into_response(),
-    }
+    common::token_answer(outcome).await
 }
 
 fn grant(

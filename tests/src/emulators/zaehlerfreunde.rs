@@ -24,6 +24,10 @@
 //!   `{"error":"invalid_grant","error_description":"Unknown or invalid refresh token."}`, and
 //!   presenting a rotated one revokes its whole family.
 //! * The access token is an HS256 JWT for the API audience and `/userinfo`.
+//!
+//! [`ZaehlerfreundeServer::mint_refresh_tokens`] (and `POST /_control/mint-refresh-tokens`)
+//! issues refresh tokens without a browser; their scope must include `offline_access`
+//! (default [`ZF_MINT_SCOPE`]), else a refresh would issue no new refresh token.
 
 use std::io;
 use std::sync::Arc;
@@ -41,7 +45,7 @@ use url::Url;
 use super::common::{
     self, body_kind, bearer_token, control_router, count_grant, error_page, optional,
     parse_body, random_token, redirect_error, redirect_with, required, sign_jwt,
-    token_ok, BodyKind, CoreCell, CoreRef, Listener, Pending, RefreshError, TokenError,
+    BodyKind, CoreCell, CoreRef, Listener, MintPolicy, Pending, RefreshError, TokenError,
 };
 use super::{EmulatorStats, Fault};
 use crate::demo_provider::{DEMO_USER_EMAIL, DEMO_USER_NAME};
@@ -63,6 +67,10 @@ pub const ZF_ACCESS_TOKEN_PREFIX: &str = "zf_at_";
 
 /// Prefix of refresh tokens.
 pub const ZF_REFRESH_TOKEN_PREFIX: &str = "zf_rt_";
+
+/// The scope of minted refresh tokens when none is asked for (see
+/// [`ZaehlerfreundeServer::mint_refresh_tokens`]).
+pub const ZF_MINT_SCOPE: &str = "openid offline_access";
 
 /// The refresh error description Auth0 answers with (status 403).
 pub const ZF_INVALID_REFRESH: &str = "Unknown or invalid refresh token.";
@@ -106,6 +114,7 @@ struct Shared {
     token_base: Url,
     key: [u8; 32],
     core: CoreRef,
+    mint: MintPolicy,
 }
 
 /// A running Zählerfreunde emulator (two listeners). Dropping it shuts both down.
@@ -144,12 +153,21 @@ impl ZaehlerfreundeServer {
         let token_base = Url::parse(&format!("http://{}/", token_listener.local_addr()?))
             .map_err(io::Error::other)?;
         let core: CoreRef = Arc::new(CoreCell::default());
+        let mint = MintPolicy {
+            client_id: config.client_id.clone(),
+            default_scope: ZF_MINT_SCOPE.to_owned(),
+            required_scope: Some("offline_access"),
+            extra: config.audience.clone(),
+            orgs: Vec::new(),
+            prefix: ZF_REFRESH_TOKEN_PREFIX,
+        };
         let shared = Arc::new(Shared {
             config,
             authorize_base: authorize_base.clone(),
             token_base: token_base.clone(),
             key: rand::random::<[u8; 32]>(),
             core: Arc::clone(&core),
+            mint: mint.clone(),
         });
         let auth_router = Router::new()
             .route("/authorize", get(authorize))
@@ -157,14 +175,14 @@ impl ZaehlerfreundeServer {
             .route("/consent", post(consent))
             .route("/userinfo", get(userinfo))
             .with_state(Arc::clone(&shared))
-            .merge(control_router(Arc::clone(&core)));
+            .merge(control_router(Arc::clone(&core), Some(mint.clone())));
         let token_router = Router::new()
             .route("/oauth/token", post(token))
             .route("/oauth/revoke", post(revoke))
             .route("/.well-known/openid-configuration", get(discovery))
             .route("/api/v1/meters", get(meters))
             .with_state(Arc::clone(&shared))
-            .merge(control_router(core));
+            .merge(control_router(core, Some(mint)));
         let listeners = [
             common::serve_listener(auth_listener, auth_router, authorize_base.clone()),
             common::serve_listener(token_listener, token_router, token_base.clone()),
@@ -206,6 +224,16 @@ impl ZaehlerfreundeServer {
     /// The next redirect after consent carries a `state` with `-tampered` appended.
     pub fn tamper_next_state(&self) {
         self.shared.core.lock().tamper_next_state = true;
+    }
+
+    /// `n` fresh, active refresh tokens (`zf_rt_…`) for the configured client, audience and
+    /// scope [`ZF_MINT_SCOPE`], each in its own family, as if `n` codes had been redeemed
+    /// (no browser; no statistic counts them). Also `POST /_control/mint-refresh-tokens`.
+    pub fn mint_refresh_tokens(&self, n: usize) -> Vec<String> {
+        self.shared
+            .mint
+            .mint(&mut self.shared.core.lock(), n, None, None)
+            .unwrap_or_default()
     }
 }
 
@@ -361,7 +389,7 @@ async fn consent(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 
 /// `POST /oauth/token`.
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let fault = {
+    let outcome = {
         let mut core = shared.core.lock();
         let kind = body_kind(&mut core, &headers);
         let params = if shared.config.strict_json && kind != BodyKind::Json {
@@ -373,22 +401,9 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
             Ok(params) => count_grant(&mut core, params),
             Err(_) => core.stats.token_requests += 1,
         }
-        match core.take_fault() {
-            Some(fault) => Err(fault),
-            None => {
-                let result = params.and_then(|params| grant(&shared, &mut core, &params));
-                if result.is_err() {
-                    core.stats.token_errors += 1;
-                }
-                Ok(result)
-            }
-        }
+        common::token_outcome(&mut core, params, |core, params| grant(&shared, core, params))
     };
-    match fault {
-        Err(fault) => common::fault_response(fault).await,
-        Ok(Ok(body)) => token_ok(body),
-        Ok(Err(error)) => error.into_response(),
-    }
+    common::token_answer(outcome).await
 }
 
 fn grant(

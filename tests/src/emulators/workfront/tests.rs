@@ -208,3 +208,82 @@ async fn wf_registered_redirects_unknown_org_faults_and_controls() {
     let stats: Value = c.get(server.base_url.join("_control/stats").expect("url")).send().await.expect("GET").json().await.expect("JSON");
     assert_eq!(stats["faults_injected"], 3);
 }
+
+fn refresh_request(token: &str) -> Value {
+    json!({"grant_type": "refresh_token", "refresh_token": token})
+}
+
+#[tokio::test]
+async fn wf_minted_refresh_tokens_belong_to_an_organization() {
+    let server = start(WorkfrontConfig::default()).await;
+    let c = client();
+    let minted = server.mint_refresh_tokens(2);
+    assert_eq!(minted.len(), 2);
+    assert!(minted.iter().all(|t| t.starts_with(WF_REFRESH_TOKEN_PREFIX)));
+    let (status, body) = token_basic_json(&c, &server, ORG, &refresh_request(&minted[0])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["expires_in"], 0);
+    let (status, _) = projects(&c, &server, ORG, body["access_token"].as_str(), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = token_basic_json(&c, &server, "acme.preview.workfront.com", &refresh_request(&minted[1])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "bound to the first organization");
+    assert_eq!(body["error_description"], "refresh token belongs to another organization");
+
+    // Over HTTP, for another organization.
+    let r = c.post(server.base_url.join("_control/mint-refresh-tokens").expect("url")).json(&json!({"n": 1, "org": "acme.preview.workfront.com"})).send().await.expect("POST");
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.expect("JSON");
+    let preview = body["refresh_tokens"][0].as_str().expect("rt").to_owned();
+    let (status, body) = token_form(&c, &server, "acme.preview.workfront.com", &[("grant_type", "refresh_token"), ("refresh_token", &preview), ("client_id", WF_CLIENT_ID), ("client_secret", WF_CLIENT_SECRET)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(server.mint_refresh_tokens_for_org("acme.preview.workfront.com", 1).map(|t| t.len()), Some(1));
+    assert_eq!(server.mint_refresh_tokens_for_org("other.my.workfront.com", 1), None);
+    let r = c.post(server.base_url.join("_control/mint-refresh-tokens").expect("url")).json(&json!({"org": "other.my.workfront.com"})).send().await.expect("POST");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.expect("JSON")["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn wf_hang_after_issuing_commits_then_answers_late() {
+    let server = start(WorkfrontConfig::default()).await;
+    let c = client();
+    let url = server.org_base(ORG).join("integrations/oauth2/api/v1/token").expect("url");
+    // The code is redeemed, but the client gives up before the answer.
+    let redirect = approved(&c, &server, ORG, None).await;
+    let code = query_param(&redirect, "code").expect("code");
+    let ru = redirect_uri(ORG);
+    let exchange = json!({"code": code, "grant_type": "authorization_code", "redirect_uri": ru});
+    server.fail_next_token(1, Fault::HangAfterIssuing { secs: 5 });
+    let r = c.post(url.clone()).header("authorization", basic()).json(&exchange).timeout(std::time::Duration::from_millis(300)).send().await;
+    assert!(r.is_err_and(|e| e.is_timeout()));
+    let (status, body) = token_basic_json(&c, &server, ORG, &exchange).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant", "the code was redeemed before the hang");
+
+    // A rotation that the client never stores: its old token is reuse afterwards.
+    let [token] = <[String; 1]>::try_from(server.mint_refresh_tokens(1)).expect("one token");
+    let r = c.post(server.base_url.join("_control/fail-next-token").expect("url")).json(&json!({"fault": {"kind": "hang_after_issuing", "secs": 5}})).send().await.expect("POST");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = c.post(url).header("authorization", basic()).json(&refresh_request(&token)).timeout(std::time::Duration::from_millis(300)).send().await;
+    assert!(r.is_err_and(|e| e.is_timeout()));
+    let (status, body) = token_basic_json(&c, &server, ORG, &refresh_request(&token)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error_description"], "refresh token was already used; the session family was revoked");
+
+    // A patient client gets the normal answer after the delay.
+    let [token] = <[String; 1]>::try_from(server.mint_refresh_tokens(1)).expect("one token");
+    server.fail_next_token(1, Fault::HangAfterIssuing { secs: 1 });
+    let started = std::time::Instant::now();
+    let (status, body) = token_basic_json(&c, &server, ORG, &refresh_request(&token)).await;
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["refresh_token"].as_str().is_some_and(|t| t.starts_with(WF_REFRESH_TOKEN_PREFIX)));
+
+    let stats = server.stats();
+    assert_eq!(stats.faults_injected, 3);
+    assert_eq!(stats.code_reuse_detected, 1);
+    assert_eq!(stats.refresh_grants, 2);
+    assert_eq!(stats.refresh_reuse_detected, 1);
+    assert_eq!(stats.token_requests_by_grant.get("refresh_token"), Some(&3));
+    assert_eq!(stats.token_requests_by_grant.get("authorization_code"), Some(&2));
+}

@@ -160,3 +160,43 @@ async fn yw_errors_deny_faults_and_tamper() {
     server.revoke_refresh_tokens();
     assert_eq!(server.stats().faults_injected, 3);
 }
+
+#[tokio::test]
+async fn yw_no_minting_hang_after_issuing_and_refresh_counted() {
+    let server = start().await;
+    let c = client();
+    let r = c.post(server.endpoint("_control/mint-refresh-tokens")).json(&json!({"n": 1})).send().await.expect("POST");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.json::<Value>().await.expect("JSON")["error"], "unsupported_grant_type");
+
+    // The code is redeemed, then the answer waits.
+    let redirect = approved(&c, &server, &query()).await;
+    let code = query_param(&redirect, "code").expect("code");
+    server.fail_next_token(1, Fault::HangAfterIssuing { secs: 5 });
+    let r = c.post(server.endpoint("auth/access_token")).json(&code_request(&code, YW_CLIENT_SECRET)).timeout(std::time::Duration::from_millis(300)).send().await;
+    assert!(r.is_err_and(|e| e.is_timeout()));
+    let (status, body) = post_token(&c, &server, &code_request(&code, YW_CLIENT_SECRET)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_grant", "redeemed before the hang");
+
+    let redirect = approved(&c, &server, &query()).await;
+    let code = query_param(&redirect, "code").expect("code");
+    let r = c.post(server.endpoint("_control/fail-next-token")).json(&json!({"fault": {"kind": "hang_after_issuing", "secs": 1}})).send().await.expect("POST");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let started = std::time::Instant::now();
+    let (status, body) = post_token(&c, &server, &code_request(&code, YW_CLIENT_SECRET)).await;
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let refresh = body["refresh_token"].as_str().expect("rt").to_owned();
+
+    // No refresh grant, but the request is counted.
+    let (status, body) = post_token(&c, &server, &json!({"grant_type": "refresh_token", "client_id": YW_CLIENT_ID, "client_secret": YW_CLIENT_SECRET, "refresh_token": refresh})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "unsupported_grant_type");
+    let stats = server.stats();
+    assert_eq!(stats.faults_injected, 2);
+    assert_eq!(stats.code_reuse_detected, 1);
+    assert_eq!(stats.token_requests_by_grant.get("refresh_token"), Some(&1));
+    assert_eq!(stats.refresh_grants, 0);
+    assert_eq!(stats.refresh_reuse_detected, 0);
+}

@@ -278,3 +278,113 @@ async fn zf_fault_controls_and_tampered_state() {
     let stats: Value = c.get(server.token_endpoint("_control/stats")).send().await.expect("GET").json().await.expect("JSON");
     assert_eq!(stats["faults_injected"], 6);
 }
+
+fn refresh_request(token: &str) -> Value {
+    json!({"grant_type": "refresh_token", "client_id": ZF_CLIENT_ID, "refresh_token": token})
+}
+
+#[tokio::test]
+async fn zf_mint_refresh_tokens_control_and_method() {
+    let server = start().await;
+    let c = client();
+    let r = c.post(server.token_endpoint("_control/mint-refresh-tokens")).json(&json!({"n": 3})).send().await.expect("POST");
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body: Value = r.json().await.expect("JSON");
+    let minted: Vec<String> = serde_json::from_value(body["refresh_tokens"].clone()).expect("a list of strings");
+    assert_eq!(minted.len(), 3);
+    assert!(minted.iter().all(|t| t.starts_with(ZF_REFRESH_TOKEN_PREFIX)));
+    assert_eq!(minted.iter().collect::<std::collections::HashSet<_>>().len(), 3, "distinct");
+    assert_eq!(server.stats(), EmulatorStats::default(), "minting counts nothing");
+
+    // Each refreshes like a redeemed code's token with the default scope, and rotates.
+    let (status, body) = post_token(&c, &server, &refresh_request(&minted[0])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], ZF_MINT_SCOPE);
+    assert_eq!(jwt_claims(body["access_token"].as_str().expect("at"))["azp"], ZF_CLIENT_ID);
+    let rotated = body["refresh_token"].as_str().expect("offline_access gives a new refresh token").to_owned();
+    assert_eq!(meters(&c, &server, body["access_token"].as_str().expect("at")).await, StatusCode::OK);
+    // Each in its own family: reusing the first revokes only the first's family.
+    let (status, _) = post_token(&c, &server, &refresh_request(&minted[0])).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = post_token(&c, &server, &refresh_request(&rotated)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the first family is revoked");
+    for token in &minted[1..] {
+        let (status, body) = post_token(&c, &server, &refresh_request(token)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // The Rust method, and the route on the authorize host with a scope.
+    let more = server.mint_refresh_tokens(2);
+    assert_eq!(more.len(), 2);
+    let (status, _) = post_token(&c, &server, &refresh_request(&more[1])).await;
+    assert_eq!(status, StatusCode::OK);
+    let r = c.post(server.authorize_endpoint("_control/mint-refresh-tokens")).json(&json!({"scope": "openid  email offline_access"})).send().await.expect("POST");
+    assert_eq!(r.status(), StatusCode::OK);
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(body["refresh_tokens"].as_array().map(Vec::len), Some(1), "n defaults to 1");
+    let (_, body) = post_token(&c, &server, &refresh_request(body["refresh_tokens"][0].as_str().expect("rt"))).await;
+    assert_eq!(body["scope"], "openid email offline_access");
+
+    // Refused: no offline_access, an org, unknown fields, too many.
+    for (request, error) in [
+        (json!({"n": 1, "scope": "openid"}), "invalid_scope"),
+        (json!({"n": 1, "org": "acme.my.workfront.com"}), "invalid_request"),
+        (json!({"count": 1}), "invalid_request"),
+        (json!({"n": 100_001}), "invalid_request"),
+    ] {
+        let r = c.post(server.token_endpoint("_control/mint-refresh-tokens")).json(&request).send().await.expect("POST");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{request}");
+        assert_eq!(r.json::<Value>().await.expect("JSON")["error"], error, "{request}");
+    }
+    let stats = server.stats();
+    assert_eq!(stats.refresh_grants, 5);
+    assert_eq!(stats.refresh_reuse_detected, 1);
+    assert_eq!(stats.token_requests_by_grant.get("refresh_token"), Some(&7));
+}
+
+#[tokio::test]
+async fn zf_hang_after_issuing_rotates_before_the_late_answer() {
+    let server = start().await;
+    let c = client();
+    let [token] = <[String; 1]>::try_from(server.mint_refresh_tokens(1)).expect("one token");
+
+    // The client gives up (or is killed) while the answer hangs: the rotation is committed.
+    server.fail_next_token(1, Fault::HangAfterIssuing { secs: 5 });
+    let r = c.post(server.token_endpoint("oauth/token")).json(&refresh_request(&token)).timeout(std::time::Duration::from_millis(300)).send().await;
+    assert!(r.is_err_and(|e| e.is_timeout()));
+    assert_eq!(server.stats().refresh_grants, 1, "rotated before answering");
+    let (status, body) = post_token(&c, &server, &refresh_request(&token)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the old token is now reuse");
+    assert_eq!(body["error_description"], ZF_INVALID_REFRESH);
+
+    // A patient client gets the normal answer, late (queued over HTTP).
+    let [token] = <[String; 1]>::try_from(server.mint_refresh_tokens(1)).expect("one token");
+    let r = c.post(server.authorize_endpoint("_control/fail-next-token")).json(&json!({"fault": {"kind": "hang_after_issuing", "secs": 1}})).send().await.expect("POST");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let started = std::time::Instant::now();
+    let (status, body) = post_token(&c, &server, &refresh_request(&token)).await;
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let rotated = body["refresh_token"].as_str().expect("rt");
+    let (status, _) = post_token(&c, &server, &refresh_request(rotated)).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A code is redeemed before the hang: presenting it again is reuse.
+    let redirect = approved(&c, &server, &standard("openid offline_access", ZF_AUDIENCE)).await;
+    let code = query_param(&redirect, "code").expect("code");
+    server.fail_next_token(1, Fault::HangAfterIssuing { secs: 5 });
+    let r = c.post(server.token_endpoint("oauth/token")).json(&json!({"grant_type": "authorization_code", "client_id": ZF_CLIENT_ID, "code": code, "redirect_uri": ZF_REDIRECT_URI})).timeout(std::time::Duration::from_millis(300)).send().await;
+    assert!(r.is_err_and(|e| e.is_timeout()));
+    let (status, body) = exchange(&c, &server, &code).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+
+    let stats = server.stats();
+    assert_eq!(stats.faults_injected, 3);
+    assert_eq!(stats.refresh_grants, 3);
+    assert_eq!(stats.refresh_reuse_detected, 1);
+    assert_eq!(stats.code_reuse_detected, 1);
+    assert_eq!(stats.token_requests_by_grant.get("refresh_token"), Some(&4));
+    assert_eq!(stats.token_errors, 2);
+}
