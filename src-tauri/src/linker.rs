@@ -159,11 +159,16 @@ pub struct Linker {
 impl Linker {
     /// A linker over the given folders and providers.
     pub fn new(paths: &AppPaths, catalogue: Catalogue) -> Result<Self, TokenError> {
+        Self::with_http_timeout(paths, catalogue, token::DEFAULT_TIMEOUT)
+    }
+
+    /// A linker whose requests to providers give up after `timeout`.
+    pub fn with_http_timeout(paths: &AppPaths, catalogue: Catalogue, timeout: std::time::Duration) -> Result<Self, TokenError> {
         Ok(Self {
             catalogue,
             store: AccountStore::new(paths.accounts_file()),
             vault: Vault::new(paths.keyring_service.clone()),
-            http: token::http_client().map_err(|e| TokenError::Transport(e.to_string()))?,
+            http: token::http_client_with_timeout(timeout).map_err(|e| TokenError::Transport(e.to_string()))?,
             flows: Mutex::new(HashMap::new()),
             locks_dir: paths.locks_dir(),
             discovered: tokio::sync::Mutex::new(HashMap::new()),
@@ -284,6 +289,7 @@ impl Linker {
                 has_refresh_token: tokens.refresh_token.is_some(),
                 state: AccountState::Connected,
                 refreshed_at: None,
+                refreshes: 0,
                 last_error: None,
             };
             self.vault
@@ -391,11 +397,11 @@ impl Linker {
         }
     }
 
-    /// Refreshes an account's tokens unless they changed since `seen_obtained_at` (the account's
-    /// [`Account::obtained_at`] as the caller last saw it): when another refresh, here or in another
-    /// process, got there first, nothing is sent and the account is returned as it is now.
-    pub async fn refresh_if_unchanged(&self, account_id: &str, seen_obtained_at: u64) -> Result<RefreshOutcome, LinkError> {
-        self.refresh_with(account_id, Some(seen_obtained_at)).await
+    /// Refreshes an account's tokens unless they changed since the caller saw `seen_refreshes` (the
+    /// account's [`Account::refreshes`]): when another refresh, here or in another process, got there
+    /// first, nothing is sent and the account is returned as it is now.
+    pub async fn refresh_if_unchanged(&self, account_id: &str, seen_refreshes: u64) -> Result<RefreshOutcome, LinkError> {
+        self.refresh_with(account_id, Some(seen_refreshes)).await
     }
 
     /// The one refresh path. Single-flight per account across threads and processes (a lock file);
@@ -408,7 +414,7 @@ impl Linker {
         if let AccountState::NeedsReconnect { reason } = &account.state {
             return Err(LinkError::NeedsReconnect(reason.clone()));
         }
-        if if_unchanged_since.is_some_and(|seen| account.obtained_at() != seen) {
+        if if_unchanged_since.is_some_and(|seen| account.refreshes != seen) {
             tracing::debug!(account = account_id, "already refreshed elsewhere");
             return Ok(RefreshOutcome::AlreadyFresh(account));
         }
@@ -445,6 +451,7 @@ impl Linker {
                             a.scopes = scope;
                         }
                         a.refreshed_at = Some(now);
+                        a.refreshes += 1;
                         a.last_error = None;
                         a.state = AccountState::Connected;
                         Ok(a.clone())
@@ -541,7 +548,7 @@ impl Linker {
         if stale {
             let can_refresh = self.provider(&account.provider_id).await?.refresh && account.has_refresh_token;
             if can_refresh {
-                self.refresh_if_unchanged(account_id, account.obtained_at()).await?;
+                self.refresh_if_unchanged(account_id, account.refreshes).await?;
             } else if account.expires_at.is_some_and(|at| at <= now) {
                 return Err(LinkError::NeedsReconnect("the access token expired and the provider offers no refresh".into()));
             }

@@ -18,6 +18,13 @@ fn binary() -> PathBuf {
     bin
 }
 
+/// The app's command line in the isolated home `home` (no demo provider), as another program runs it.
+pub(crate) fn command_in(home: &std::path::Path, args: &[&str]) -> Command {
+    let mut c = Command::new(binary());
+    c.args(args).env("ACCOUNT_LINKER_HOME", home).env_remove("ACCOUNT_LINKER_LOG").stdin(Stdio::null());
+    c
+}
+
 struct Cli {
     home: tempfile::TempDir,
     demo_url: String,

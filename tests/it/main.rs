@@ -4,6 +4,7 @@
 mod browser;
 mod cli;
 mod link;
+mod refresh;
 pub mod oidc;
 mod seeds;
 mod vault;

@@ -57,6 +57,9 @@ pub struct Account {
     /// When the tokens were last refreshed (Unix seconds); `None` if never since linking.
     #[serde(default)]
     pub refreshed_at: Option<u64>,
+    /// How many times the tokens were refreshed; compared to tell whether another refresh got there first.
+    #[serde(default)]
+    pub refreshes: u64,
     /// The last refresh failure that will be retried, in plain words; cleared by a successful refresh.
     #[serde(default)]
     pub last_error: Option<String>,
@@ -189,6 +192,7 @@ mod tests {
             has_refresh_token: true,
             state: AccountState::Connected,
             refreshed_at: None,
+            refreshes: 0,
             last_error: None,
         }
     }

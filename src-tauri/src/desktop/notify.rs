@@ -157,6 +157,7 @@ mod tests {
             has_refresh_token: false,
             state: AccountState::Connected,
             refreshed_at: None,
+                refreshes: 0,
             last_error: None,
         }
     }

@@ -16,12 +16,20 @@ use super::flow::CodeGrant;
 use super::secret::{AccessToken, IdToken, RefreshToken};
 use crate::providers::{ClientAuth, Provider, ProviderError, TokenEncoding};
 
+/// How long a token request may take in all, by default.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The HTTP client for token requests: no redirects, bounded time, identifies the app.
 pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    http_client_with_timeout(DEFAULT_TIMEOUT)
+}
+
+/// [`http_client`] with another overall timeout (a hanging token endpoint fails after `timeout`).
+pub fn http_client_with_timeout(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(30))
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
         .user_agent(concat!("AccountLinker/", env!("CARGO_PKG_VERSION")))
         .build()
 }

@@ -39,9 +39,9 @@ pub struct Tracked {
 pub trait Backend: Send + Sync + 'static {
     /// Every account, with its provider's refresh capability.
     fn accounts(&self) -> impl Future<Output = Result<Vec<Tracked>, LinkError>> + Send;
-    /// Refreshes one account; `seen_obtained_at` makes it conditional (see
+    /// Refreshes one account; `seen_refreshes` makes it conditional (see
     /// [`Linker::refresh_if_unchanged`]), `None` refreshes whatever happened meanwhile.
-    fn refresh(&self, account_id: &str, seen_obtained_at: Option<u64>) -> impl Future<Output = Result<RefreshOutcome, LinkError>> + Send;
+    fn refresh(&self, account_id: &str, seen_refreshes: Option<u64>) -> impl Future<Output = Result<RefreshOutcome, LinkError>> + Send;
     /// Marks an account as needing a reconnect.
     fn expire(&self, account_id: &str, reason: String) -> impl Future<Output = Result<Account, LinkError>> + Send;
 }
@@ -63,8 +63,8 @@ impl Backend for Linker {
         Ok(tracked)
     }
 
-    async fn refresh(&self, account_id: &str, seen_obtained_at: Option<u64>) -> Result<RefreshOutcome, LinkError> {
-        match seen_obtained_at {
+    async fn refresh(&self, account_id: &str, seen_refreshes: Option<u64>) -> Result<RefreshOutcome, LinkError> {
+        match seen_refreshes {
             Some(seen) => self.refresh_if_unchanged(account_id, seen).await,
             None => self.refresh(account_id).await.map(RefreshOutcome::Refreshed),
         }
@@ -280,7 +280,7 @@ impl<B: Backend, C: Clock> Refresher<B, C> {
         for t in tracked {
             let id = t.account.id.clone();
             let entry = match self.entries.remove(&id) {
-                Some(mut old) if old.tracked.account.obtained_at() == t.account.obtained_at() && old.tracked.account.state == t.account.state => {
+                Some(mut old) if old.tracked.account.refreshes == t.account.refreshes && old.tracked.account.state == t.account.state => {
                     old.tracked = t;
                     old
                 }
@@ -305,7 +305,7 @@ impl<B: Backend, C: Clock> Refresher<B, C> {
         for (id, plan) in due {
             match plan {
                 Plan::Refresh(_) => {
-                    let seen = self.entries.get(&id).map(|e| e.tracked.account.obtained_at());
+                    let seen = self.entries.get(&id).map(|e| e.tracked.account.refreshes);
                     self.start_refresh(&id, seen, None);
                 }
                 Plan::Remind(_) => self.remind(&id),

@@ -57,6 +57,7 @@ impl Fake {
             has_refresh_token: can_refresh,
             state: AccountState::Connected,
             refreshed_at: None,
+            refreshes: 0,
             last_error: None,
         };
         self.accounts.lock().expect("lock").insert(id.into(), Tracked { account, can_refresh, provider_name: "P".into() });
@@ -91,7 +92,7 @@ impl Backend for Fake {
         let now = self.clock.now();
         let mut accounts = self.accounts.lock().expect("lock");
         let tracked = accounts.get_mut(account_id).ok_or_else(|| LinkError::UnknownAccount(account_id.into()))?;
-        if seen.is_some_and(|s| s != tracked.account.obtained_at()) {
+        if seen.is_some_and(|s| s != tracked.account.refreshes) {
             return Ok(RefreshOutcome::AlreadyFresh(tracked.account.clone()));
         }
         self.calls.lock().expect("lock").push((account_id.into(), now));
@@ -100,6 +101,7 @@ impl Backend for Fake {
             Answer::Ok(lifetime) => {
                 let a = &mut tracked.account;
                 a.refreshed_at = Some(now / 1000);
+                a.refreshes += 1;
                 a.expires_at = lifetime.map(|l| now / 1000 + l);
                 Ok(RefreshOutcome::Refreshed(a.clone()))
             }
@@ -298,6 +300,7 @@ async fn a_refresh_done_elsewhere_is_not_repeated() {
         let mut accounts = run.fake.accounts.lock().expect("lock");
         let a = &mut accounts.get_mut("a").expect("a").account;
         a.refreshed_at = Some(T0 / 1000 + 100);
+        a.refreshes += 1;
         a.expires_at = Some(T0 / 1000 + 7300);
     }
     run.pass(2700).await;

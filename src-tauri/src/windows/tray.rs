@@ -172,6 +172,7 @@ mod tests {
                 has_refresh_token: true,
                 state,
                 refreshed_at: None,
+                refreshes: 0,
                 last_error: last_error.map(str::to_owned),
             },
             provider_name: "Zählerfreunde".into(),
