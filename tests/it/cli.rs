@@ -246,3 +246,33 @@ async fn an_oidc_provider_by_issuer_is_linked_from_the_command_line() {
     assert_eq!(accounts[0]["displayName"], "demo@oidc.test");
     assert_eq!(accounts[0]["hasRefreshToken"], true);
 }
+
+#[tokio::test]
+async fn without_a_secret_service_the_command_line_says_so_and_loses_nothing() {
+    let demo = DemoServer::start_local(DemoConfig { test_controls: true, ..DemoConfig::default() }).await.expect("demo");
+    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let out = cli.connect("approve").await;
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_owned();
+
+    // The session bus is gone (as in an SSH session without a desktop): every keyring step says so.
+    for args in [vec!["token", id.as_str()], vec!["refresh", id.as_str()], vec!["disconnect", id.as_str()]] {
+        let mut c = cli.command(&args);
+        c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/account-linker-test-bus");
+        let out = tokio::task::spawn_blocking(move || c.output().expect("run")).await.expect("join");
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out.stderr));
+        let err = text(&out.stderr);
+        assert!(err.contains("no system keyring is running") && err.contains("start a Secret Service"), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+    }
+    assert_eq!(demo.stats().token_requests, 1, "only the code exchange reached the provider");
+
+    // With the keyring back, the account is exactly as it was.
+    let out = cli.run(&["accounts", "--json"]).await;
+    let accounts: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(accounts[0]["id"], id.as_str());
+    assert_eq!(accounts[0]["state"]["kind"], "connected");
+    let out = cli.run(&["token", &id]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("demo_at_"));
+}

@@ -35,10 +35,16 @@ impl SecretKind {
 /// Why the keyring could not be used, with what the user can do about it.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum VaultError {
-    /// No Secret Service, or the collection is locked.
-    #[error("the system keyring is not available or is locked ({0}); unlock it (e.g. log in to the desktop session) or start a Secret Service such as gnome-keyring")]
-    Unavailable(String),
-    /// The keyring refused or failed the operation.
+    /// No Secret Service answers (none installed or running, or no D-Bus session).
+    #[error("no system keyring is running ({0}); log in to a desktop session, or start a Secret Service such as gnome-keyring (or KeePassXC with its Secret Service integration), then try again")]
+    NoService(String),
+    /// The keyring collection is locked.
+    #[error("the system keyring is locked; unlock it (for example in \"Passwords and Keys\" or by logging in to the desktop again), then try again")]
+    Locked,
+    /// The user dismissed the keyring's unlock or access prompt.
+    #[error("access to the system keyring was denied (its prompt was dismissed); try again and allow access")]
+    Denied,
+    /// The keyring refused or failed the operation for another reason.
     #[error("the system keyring failed: {0}")]
     Failed(String),
 }
@@ -145,16 +151,83 @@ fn entry(service: &str, user: &str) -> Result<keyring::Entry, VaultError> {
     keyring::Entry::new(service, user).map_err(map_err)
 }
 
+/// Sorts a keyring failure into what the user can act on: no Secret Service, locked, denied, or other.
 fn map_err(e: keyring::Error) -> VaultError {
     match e {
-        keyring::Error::NoStorageAccess(inner) => VaultError::Unavailable(inner.to_string()),
-        keyring::Error::PlatformFailure(inner) => VaultError::Unavailable(inner.to_string()),
+        keyring::Error::NoStorageAccess(inner) | keyring::Error::PlatformFailure(inner) => classify(inner.as_ref()),
         other => VaultError::Failed(other.to_string()),
     }
+}
+
+#[cfg(target_os = "linux")]
+fn classify(inner: &(dyn std::error::Error + Send + Sync + 'static)) -> VaultError {
+    use dbus_secret_service::Error as Ss;
+    match inner.downcast_ref::<Ss>() {
+        Some(Ss::Locked) => VaultError::Locked,
+        Some(Ss::Prompt) => VaultError::Denied,
+        Some(Ss::Unavailable) => VaultError::NoService(inner.to_string()),
+        Some(Ss::Dbus(e)) if is_no_service(e.name()) => VaultError::NoService(e.message().unwrap_or("no D-Bus session").to_owned()),
+        _ => VaultError::Failed(inner.to_string()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn classify(inner: &(dyn std::error::Error + Send + Sync + 'static)) -> VaultError {
+    VaultError::Failed(inner.to_string())
+}
+
+/// D-Bus errors that mean nobody is there to answer: no bus, or no Secret Service on it.
+#[cfg(target_os = "linux")]
+fn is_no_service(name: Option<&str>) -> bool {
+    matches!(
+        name,
+        Some(
+            "org.freedesktop.DBus.Error.ServiceUnknown"
+                | "org.freedesktop.DBus.Error.NameHasNoOwner"
+                | "org.freedesktop.DBus.Error.NoServer"
+                | "org.freedesktop.DBus.Error.FileNotFound"
+                | "org.freedesktop.DBus.Error.NotSupported"
+        )
+    ) || name.is_some_and(|n| n.starts_with("org.freedesktop.DBus.Error.Spawn."))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, VaultError> + Send + 'static) -> Result<T, VaultError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| VaultError::Failed(format!("keyring worker stopped: {e}")))?
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use dbus_secret_service::Error as Ss;
+
+    fn no_access(e: Ss) -> keyring::Error {
+        keyring::Error::NoStorageAccess(Box::new(e))
+    }
+
+    fn platform(e: Ss) -> keyring::Error {
+        keyring::Error::PlatformFailure(Box::new(e))
+    }
+
+    #[test]
+    fn keyring_failures_are_told_apart_with_what_to_do() {
+        assert_eq!(map_err(no_access(Ss::Locked)), VaultError::Locked);
+        assert_eq!(map_err(no_access(Ss::Prompt)), VaultError::Denied);
+        assert!(matches!(map_err(platform(Ss::Unavailable)), VaultError::NoService(_)));
+        let unknown = dbus::Error::new_custom("org.freedesktop.DBus.Error.ServiceUnknown", "The name org.freedesktop.secrets was not provided");
+        assert_eq!(
+            map_err(platform(Ss::Dbus(unknown))),
+            VaultError::NoService("The name org.freedesktop.secrets was not provided".into())
+        );
+        let no_bus = dbus::Error::new_custom("org.freedesktop.DBus.Error.FileNotFound", "Failed to connect to socket");
+        assert!(matches!(map_err(platform(Ss::Dbus(no_bus))), VaultError::NoService(_)));
+        let other = dbus::Error::new_custom("org.freedesktop.DBus.Error.AccessDenied", "denied by policy");
+        assert!(matches!(map_err(platform(Ss::Dbus(other))), VaultError::Failed(m) if m.contains("denied by policy")));
+        assert!(matches!(map_err(keyring::Error::TooLong("user".into(), 10)), VaultError::Failed(_)));
+
+        assert!(VaultError::Locked.to_string().contains("unlock it"));
+        assert!(VaultError::Denied.to_string().contains("allow access"));
+        assert!(VaultError::NoService("x".into()).to_string().contains("start a Secret Service"));
+    }
 }
