@@ -531,8 +531,9 @@ impl Linker {
         self.load().await?.into_iter().find(|a| a.id == account_id).ok_or_else(|| LinkError::UnknownAccount(account_id.to_owned()))
     }
 
-    /// A usable access token for another program: refreshed first when it expires within a minute (or,
-    /// for a lifetime the provider did not state, when it is older than the refresher's interval). Two
+    /// A usable access token for another program: refreshed first when it has expired or the background
+    /// refresher would refresh it now (three quarters into its lifetime, never sooner than 15 s after the
+    /// last refresh; for a lifetime the provider did not state, after the refresher's interval). Two
     /// programs asking at once send one refresh: the second finds the tokens already renewed.
     pub async fn access_token(&self, account_id: &str) -> Result<AccessToken, LinkError> {
         let account = self.find(account_id).await?;
@@ -540,11 +541,14 @@ impl Linker {
             return Err(LinkError::NeedsReconnect(reason.clone()));
         }
         let now = unix_now();
-        let unknown_interval = crate::refresh::schedule::Policy::default().unknown_lifetime_interval.as_secs();
-        let stale = match account.expires_at {
-            Some(at) => at <= now + 60,
-            None => account.obtained_at() + unknown_interval <= now,
-        };
+        // Due by the background refresher's own schedule (its jitter aside), or expired: a script calling
+        // `token` in a loop refreshes no more often than the app would, whatever the lifetime.
+        let due = crate::refresh::schedule::Policy::default().refresh_at(
+            account.obtained_at().saturating_mul(1000),
+            account.expires_at.map(|at| at.saturating_mul(1000)),
+            0.0,
+        );
+        let stale = account.expires_at.is_some_and(|at| at <= now) || due <= now.saturating_mul(1000);
         if stale {
             let can_refresh = self.provider(&account.provider_id).await?.refresh && account.has_refresh_token;
             if can_refresh {

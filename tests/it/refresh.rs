@@ -304,8 +304,10 @@ async fn killed_before_the_provider_answered_keeps_a_working_token() {
 
 #[tokio::test]
 async fn two_processes_and_the_app_asking_at_once_send_one_refresh() {
-    // 30-second tokens: `token` refreshes what expires within a minute.
-    let env = Env::start(Duration::from_secs(30), None).await;
+    // 3-second tokens, expired: every one of the three wants to refresh. Whoever comes second finds the
+    // account refreshed (its new token is not due for 15 s) and uses the new token.
+    let env = Env::start(Duration::from_secs(3), None).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let seen = env.account.refreshes;
     let spawn_token = || {
         let mut c = crate::cli::command_in(env.home.path(), &["token", &env.account.id]);
