@@ -9,7 +9,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
-APP="${APP:-$ROOT/target/release/account-linker}"
+APP="${APP:-${CARGO_TARGET_DIR:-$ROOT/target}/release/account-linker}"
 if [ "$APP" != none ] && [ ! -x "$APP" ]; then cargo build --release -p account-linker; fi
 cargo bench -p account-linker-tests --bench refresh --no-run
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
