@@ -7,6 +7,8 @@
 //! account-linker token ACCOUNT
 //! account-linker refresh ACCOUNT
 //! account-linker disconnect ACCOUNT
+//! account-linker diagnose ACCOUNT [--json]
+//! account-linker log ACCOUNT|app [--json]
 //! ```
 //! Exit codes: 0 done, 2 bad usage or configuration, 3 the account needs reconnecting, 1 anything else;
 //! each failure prints one clear line on stderr. Only `token` prints a secret, and only on stdout.
@@ -18,7 +20,8 @@ use crate::paths::AppPaths;
 use crate::providers::Catalogue;
 
 /// The subcommands, for telling a CLI call from a GUI start.
-pub const SUBCOMMANDS: [&str; 8] = ["providers", "accounts", "connect", "token", "refresh", "disconnect", "help", "--help"];
+pub const SUBCOMMANDS: [&str; 10] =
+    ["providers", "accounts", "connect", "token", "refresh", "disconnect", "diagnose", "log", "help", "--help"];
 
 /// Exit code: done.
 pub const EXIT_OK: i32 = 0;
@@ -38,7 +41,11 @@ const USAGE: &str = "usage:
                                                    from stdin, link the account, print its id
   account-linker token ACCOUNT                     a valid access token on stdout (refreshed if needed)
   account-linker refresh ACCOUNT                   refresh the account's tokens now
-  account-linker disconnect ACCOUNT                revoke at the provider where possible, delete locally";
+  account-linker disconnect ACCOUNT                revoke at the provider where possible, delete locally
+  account-linker diagnose ACCOUNT [--json]         a support report: state, token inspector (no secrets),
+                                                   likely causes, environment probes, timeline
+  account-linker log ACCOUNT [--json]              the account's timeline (`log app`: sign-ins that ended
+                                                   without an account, disconnections)";
 
 /// Whether these arguments ask for the command line rather than the window.
 pub fn wants_cli(args: &[String]) -> bool {
@@ -108,10 +115,12 @@ async fn run(args: &[String]) -> i32 {
             Ok(_) => return fail(EXIT_USAGE, "connect from the command line needs --no-browser (paste the redirected-to URL)"),
             Err(e) => return fail(EXIT_USAGE, &e),
         },
-        "token" | "refresh" | "disconnect" => match one("account id") {
+        "token" | "refresh" | "disconnect" | "diagnose" | "log" => match one("account id") {
             Ok(id) => match command {
                 "token" => token(&linker, &id).await,
                 "refresh" => refresh(&linker, &id).await,
+                "diagnose" => diagnose(&linker, &id, parsed.json).await,
+                "log" => log(&linker, &id, parsed.json).await,
                 _ => disconnect(&linker, &id).await,
             },
             Err(e) => return fail(EXIT_USAGE, &e),
@@ -192,7 +201,9 @@ async fn connect(linker: &Linker, provider: &str, tenant: Option<&str>) -> Resul
 
 async fn token(linker: &Linker, account: &str) -> Result<(), LinkError> {
     let token = linker.access_token(account).await?;
-    tracing::info!(account, "access token handed out on stdout");
+    let program = crate::diagnostics::calling_program();
+    tracing::info!(account, program = program.as_str(), "access token handed out on stdout");
+    linker.note(account, crate::diagnostics::timeline::Event::TokenHandedOut { program });
     println!("{}", token.secret());
     Ok(())
 }
@@ -212,6 +223,30 @@ async fn disconnect(linker: &Linker, account: &str) -> Result<(), LinkError> {
         Revocation::NotOffered => println!("disconnected locally; this provider can't revoke tokens, so revoke the app's access in your account settings there"),
         Revocation::NothingToRevoke => println!("disconnected; no token was stored to revoke"),
         Revocation::Failed(why) => println!("disconnected locally; revoking at the provider failed ({why}), so revoke the app's access in your account settings there"),
+    }
+    Ok(())
+}
+
+async fn diagnose(linker: &Linker, account: &str, json: bool) -> Result<(), LinkError> {
+    let report = linker.report(account).await?;
+    if json {
+        return print_json(&report);
+    }
+    print!("{}", report.to_text());
+    Ok(())
+}
+
+async fn log(linker: &Linker, account: &str, json: bool) -> Result<(), LinkError> {
+    let timeline = linker.timeline(account).await?;
+    if json {
+        return print_json(&timeline);
+    }
+    if timeline.entries.is_empty() {
+        println!("nothing recorded yet");
+    }
+    print!("{}", crate::diagnostics::report::timeline_text(&timeline.entries));
+    if timeline.unreadable_lines > 0 {
+        println!("({} damaged lines of the timeline file were skipped)", timeline.unreadable_lines);
     }
     Ok(())
 }

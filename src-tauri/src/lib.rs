@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod cli;
 pub mod desktop;
+pub mod diagnostics;
 pub mod ipc;
 pub mod linker;
 pub mod oauth;

@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::accounts::lock::RefreshLock;
 use crate::accounts::{Account, AccountState, AccountStore, StoreError};
+use crate::diagnostics::timeline::{self, Entry, Event, Exchange, Timelines};
 use crate::oauth::callback::{Callback, CallbackError};
 use crate::oauth::flow::{FlowId, PendingFlow};
 use crate::oauth::redirect::RedirectUri;
@@ -153,6 +154,7 @@ pub struct Linker {
     http: reqwest::Client,
     flows: Mutex<HashMap<FlowId, PendingFlow>>,
     locks_dir: std::path::PathBuf,
+    timelines: Timelines,
     discovered: tokio::sync::Mutex<HashMap<String, crate::providers::Provider>>,
 }
 
@@ -171,6 +173,7 @@ impl Linker {
             http: token::http_client_with_timeout(timeout).map_err(|e| TokenError::Transport(e.to_string()))?,
             flows: Mutex::new(HashMap::new()),
             locks_dir: paths.locks_dir(),
+            timelines: Timelines::new(paths.timeline_dir()),
             discovered: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -178,6 +181,24 @@ impl Linker {
     /// The keyring vault.
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// The per-account timelines.
+    pub fn timelines(&self) -> &Timelines {
+        &self.timelines
+    }
+
+    /// Adds an event to an account's timeline. A timeline that can't be written is logged, never fatal.
+    pub fn note(&self, account_id: &str, event: Event) {
+        if let Err(e) = self.timelines.record(account_id, event) {
+            tracing::warn!(account = account_id, error = %e, "timeline not written");
+        }
+    }
+
+    fn note_all(&self, account_id: &str, entries: &[Entry]) {
+        if let Err(e) = self.timelines.append(account_id, entries) {
+            tracing::warn!(account = account_id, error = %e, "timeline not written");
+        }
     }
 
     /// The providers the user can link.
@@ -232,11 +253,12 @@ impl Linker {
 
     /// Cancels a flow; `true` if it was still pending.
     pub fn cancel(&self, flow_id: &FlowId) -> bool {
-        let was_pending = self.take_flow(flow_id).is_some();
-        if was_pending {
-            tracing::info!(flow = flow_id.as_str(), "sign-in cancelled");
-        }
-        was_pending
+        let Some(flow) = self.take_flow(flow_id) else { return false };
+        tracing::info!(flow = flow_id.as_str(), "sign-in cancelled");
+        let err = LinkError::Cancelled;
+        let failed = Event::FlowFailed { code: err.code().into(), message: err.to_string() };
+        self.note_all(timeline::APP, &[flow_started(&flow), now_entry(failed)]);
+        true
     }
 
     /// Completes a pending flow with the URL the browser was redirected to.
@@ -249,16 +271,22 @@ impl Linker {
     /// the code at once, stores the tokens in the keyring and the account in the store.
     pub async fn finish(&self, flow: PendingFlow, redirect: &str) -> Result<Account, LinkError> {
         let flow_id = flow.id.clone();
+        let mut events = vec![flow_started(&flow)];
         let provider = self.provider(&flow.provider_id).await?;
         let outcome = async {
             let callback = Callback::parse(redirect)?;
             tracing::info!(flow = flow_id.as_str(), params = ?callback.param_names(), "redirect received");
+            let params = callback.param_names().into_iter().map(str::to_owned).collect();
+            events.push(now_entry(Event::RedirectReceived { params }));
             let (token_url, tenant) = (flow.endpoints.token.clone(), flow.endpoints.tenant.clone());
             let flow_userinfo = flow.endpoints.userinfo.clone();
             let grant = flow.complete(&callback)?;
             let mut details = grant.kept.clone();
             // The code may live only minutes (Workfront: 2): exchange it at once.
-            let tokens = token::exchange_code(&self.http, &provider, &token_url, grant).await?;
+            let started = std::time::Instant::now();
+            let result = token::exchange_code(&self.http, &provider, &token_url, grant).await;
+            events.push(now_entry(Event::CodeExchange(exchange_of(&result, started))));
+            let tokens = result?;
             for field in &provider.keep_token_fields {
                 match tokens.extra.get(field) {
                     Some(serde_json::Value::String(v)) => details.insert(field.clone(), v.clone()),
@@ -306,8 +334,16 @@ impl Linker {
         }
         .await;
         match &outcome {
-            Ok(a) => tracing::info!(flow = flow_id.as_str(), account = a.id.as_str(), "account linked"),
-            Err(e) => tracing::warn!(flow = flow_id.as_str(), code = e.code(), error = %e, "sign-in failed"),
+            Ok(a) => {
+                tracing::info!(flow = flow_id.as_str(), account = a.id.as_str(), "account linked");
+                events.push(now_entry(Event::StateChanged { state: "connected".into(), reason: "linked".into() }));
+                self.note_all(&a.id, &events);
+            }
+            Err(e) => {
+                tracing::warn!(flow = flow_id.as_str(), code = e.code(), error = %e, "sign-in failed");
+                events.push(now_entry(Event::FlowFailed { code: e.code().into(), message: e.to_string() }));
+                self.note_all(timeline::APP, &events);
+            }
         }
         outcome
     }
@@ -360,6 +396,16 @@ impl Linker {
         })
         .await?;
         tracing::info!(account = account_id, revocation = ?revocation, "account disconnected");
+        if let Err(e) = self.timelines.remove(account_id) {
+            tracing::warn!(account = account_id, error = %e, "timeline not removed");
+        }
+        let words = match &revocation {
+            Revocation::Revoked => "revoked at the provider".to_owned(),
+            Revocation::NotOffered => "the provider offers no revocation".to_owned(),
+            Revocation::NothingToRevoke => "no token was stored".to_owned(),
+            Revocation::Failed(why) => format!("revocation failed: {why}"),
+        };
+        self.note(timeline::APP, Event::Disconnected { revocation: format!("account {account_id} ({}): {words}", account.provider_id) });
         Ok(revocation)
     }
 
@@ -409,6 +455,14 @@ impl Linker {
     /// request is in flight, so a refresh token spent by an interrupted refresh is explained, not lost
     /// silently. The rotated refresh token is stored before the access token, both before the metadata.
     async fn refresh_with(&self, account_id: &str, if_unchanged_since: Option<u64>) -> Result<RefreshOutcome, LinkError> {
+        let result = self.refresh_locked(account_id, if_unchanged_since).await;
+        if let Err(LinkError::Vault(e)) = &result {
+            self.note(account_id, Event::KeyringError { step: "refresh".into(), message: e.to_string() });
+        }
+        result
+    }
+
+    async fn refresh_locked(&self, account_id: &str, if_unchanged_since: Option<u64>) -> Result<RefreshOutcome, LinkError> {
         let mut lock = self.refresh_lock(account_id).await?;
         let account = self.find(account_id).await?;
         if let AccountState::NeedsReconnect { reason } = &account.state {
@@ -434,6 +488,7 @@ impl Linker {
         let started = std::time::Instant::now();
         let result = token::refresh(&self.http, provider, &endpoints.token, &crate::oauth::secret::RefreshToken::new(refresh_token)).await;
         tracing::info!(account = account_id, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "refresh");
+        self.note(account_id, Event::Refresh(exchange_of(&result, started)));
         let id = account_id.to_owned();
         match result {
             Ok(tokens) => {
@@ -472,6 +527,7 @@ impl Linker {
                     ),
                 };
                 let state = AccountState::NeedsReconnect { reason: reason.clone() };
+                self.note(account_id, Event::StateChanged { state: "needsReconnect".into(), reason: reason.clone() });
                 self.update(move |accounts| {
                     if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
                         a.state = state;
@@ -484,7 +540,12 @@ impl Linker {
                 Err(LinkError::NeedsReconnect(reason))
             }
             Err(e) => {
-                // The journal stays: the request may have reached the provider and spent the token.
+                // An OAuth error answer means the provider refused: the token was not spent, the journal
+                // goes. Without a readable answer (timeout, cut connection, garbage) the request may have
+                // been processed and the token rotated: the journal stays, so a later refusal is explained.
+                if matches!(e, TokenError::Rejected { .. }) {
+                    lock.finish()?;
+                }
                 let words = e.to_string();
                 self.update(move |accounts| {
                     if let Some(a) = accounts.iter_mut().find(|a| a.id == id) {
@@ -519,12 +580,64 @@ impl Linker {
                     .map_err(|e| LinkError::Token(TokenError::Transport(e.to_string())))
             }
         };
-        let answer = call(self.access_token(account_id).await?, account.token_type.clone()).await?;
+        let host = url.host_str().unwrap_or("").to_owned();
+        let noted = |answer: Result<crate::oauth::api::ApiAnswer, LinkError>, started: std::time::Instant| {
+            let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let (status, error) = match &answer {
+                Ok(a) => (Some(a.status), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            self.note(account_id, Event::ApiTest { host: host.clone(), status, ms, error });
+            answer
+        };
+        let started = std::time::Instant::now();
+        let answer = noted(call(self.access_token(account_id).await?, account.token_type.clone()).await, started)?;
         if answer.status == 401 && provider.refresh && account.has_refresh_token {
             let refreshed = self.refresh(account_id).await?;
-            return call(self.access_token(account_id).await?, refreshed.token_type).await;
+            let started = std::time::Instant::now();
+            return noted(call(self.access_token(account_id).await?, refreshed.token_type).await, started);
         }
         Ok(answer)
+    }
+
+    /// The support report for an account: state, token inspector, timeline, probes, likely causes. A
+    /// keyring that fails does not stop the report: the probe and the inspector say what is missing.
+    pub async fn report(&self, account_id: &str) -> Result<crate::diagnostics::report::Report, LinkError> {
+        use crate::diagnostics::{inspect, probes, report};
+        let account = self.find(account_id).await?;
+        let provider = self.provider(&account.provider_id).await.ok();
+        let tokens = match self.vault.tokens(account_id).await {
+            Ok(t) => t,
+            Err(e) => {
+                self.note(account_id, Event::KeyringError { step: "support report".into(), message: e.to_string() });
+                crate::vault::StoredTokens::default()
+            }
+        };
+        let token_url = provider.as_ref().and_then(|p| p.endpoints(account.tenant.as_deref()).ok()).map(|e| e.token);
+        let probes = probes::run(&self.vault, &self.http, token_url.as_ref()).await;
+        let timeline = self.timelines.read(account_id).map_err(|e| LinkError::Output(e.to_string()))?;
+        let view = provider.as_ref().map(|p| p.view());
+        let inspection = inspect::inspect(&account, provider.as_ref(), &tokens, unix_now());
+        let explanations = report::explain(&account, view.as_ref(), &timeline.entries, probes.clock_skew_secs);
+        Ok(report::Report {
+            generated_at: unix_now(),
+            app_version: env!("CARGO_PKG_VERSION").to_owned(),
+            os: report::os_description(),
+            provider: view,
+            account,
+            inspection,
+            explanations,
+            probes,
+            timeline,
+        })
+    }
+
+    /// An account's timeline ([`timeline::APP`] for what belongs to no account).
+    pub async fn timeline(&self, account_id: &str) -> Result<timeline::TimelineRead, LinkError> {
+        if account_id != timeline::APP {
+            self.find(account_id).await?;
+        }
+        self.timelines.read(account_id).map_err(|e| LinkError::Output(e.to_string()))
     }
 
     async fn find(&self, account_id: &str) -> Result<Account, LinkError> {
@@ -566,6 +679,7 @@ impl Linker {
 
     /// Marks an account as needing a reconnect (e.g. the token of a provider without refresh expired).
     pub async fn mark_needs_reconnect(&self, account_id: &str, reason: String) -> Result<Account, LinkError> {
+        self.note(account_id, Event::StateChanged { state: "needsReconnect".into(), reason: reason.clone() });
         let id = account_id.to_owned();
         self.update(move |accounts| {
             let a = accounts.iter_mut().find(|a| a.id == id).ok_or(LinkError::UnknownAccount(id.clone()))?;
@@ -604,6 +718,45 @@ impl Linker {
 
     fn flows(&self) -> std::sync::MutexGuard<'_, HashMap<FlowId, PendingFlow>> {
         self.flows.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A timeline entry stamped now.
+fn now_entry(event: Event) -> Entry {
+    Entry { at_ms: crate::refresh::schedule::wall_now(), event }
+}
+
+/// The "sign-in started" entry of a flow, stamped when it began.
+fn flow_started(flow: &PendingFlow) -> Entry {
+    let elapsed = u64::try_from(flow.started_at.elapsed().as_millis()).unwrap_or(0);
+    let scopes = flow
+        .authorize_url
+        .query_pairs()
+        .find(|(k, _)| k == "scope")
+        .map(|(_, v)| v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default();
+    Entry {
+        at_ms: crate::refresh::schedule::wall_now().saturating_sub(elapsed),
+        event: Event::FlowStarted {
+            provider: flow.provider_id.clone(),
+            authorize_host: flow.authorize_url.host_str().unwrap_or("").to_owned(),
+            scopes,
+            tenant: flow.endpoints.tenant.clone(),
+        },
+    }
+}
+
+/// What a token request did, for the timeline: status, time, error code and description, never a token.
+fn exchange_of(result: &Result<token::TokenSet, TokenError>, started: std::time::Instant) -> Exchange {
+    let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let none = Exchange { ok: false, status: None, ms, error: None, error_description: None, new_refresh_token: false, expires_in: None };
+    match result {
+        Ok(t) => Exchange { ok: true, status: Some(200), new_refresh_token: t.refresh_token.is_some(), expires_in: t.expires_in, ..none },
+        Err(TokenError::Rejected { status, error, description, .. }) => {
+            Exchange { status: Some(*status), error: Some(error.clone()), error_description: description.clone(), ..none }
+        }
+        Err(TokenError::Malformed { status, what, .. }) => Exchange { status: Some(*status), error: Some(what.clone()), ..none },
+        Err(e @ (TokenError::Transport(_) | TokenError::Unconfigured(_))) => Exchange { error: Some(e.to_string()), ..none },
     }
 }
 

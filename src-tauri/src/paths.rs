@@ -49,6 +49,11 @@ impl AppPaths {
         }
     }
 
+    /// The folder of the per-account timelines.
+    pub fn timeline_dir(&self) -> PathBuf {
+        self.data_dir.join("timeline")
+    }
+
     /// The folder of the per-account refresh locks.
     pub fn locks_dir(&self) -> PathBuf {
         self.data_dir.join("locks")

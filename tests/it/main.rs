@@ -3,6 +3,7 @@
 
 mod browser;
 mod cli;
+mod diagnose;
 mod link;
 mod refresh;
 pub mod oidc;

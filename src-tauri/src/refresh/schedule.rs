@@ -121,6 +121,11 @@ pub fn parse_retry_after(value: &str, now: WallMs) -> Option<Duration> {
     Some(Duration::from_millis(at.saturating_sub(now)))
 }
 
+/// An HTTP date (IMF-fixdate, as in `Date` and `Retry-After`) as Unix seconds.
+pub fn parse_http_date(value: &str) -> Option<u64> {
+    httpdate(value.trim()).map(|ms| ms / 1000)
+}
+
 /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) as [`WallMs`].
 fn httpdate(value: &str) -> Option<WallMs> {
     let parts: Vec<&str> = value.split_whitespace().collect();

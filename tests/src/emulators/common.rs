@@ -216,6 +216,8 @@ pub(crate) struct Core {
     refresh: HashMap<SecretHash, RefreshRecord>,
     sessions: HashSet<SecretHash>,
     next_family: u64,
+    /// Every secret issued or received (codes, tokens, PKCE verifiers), for redaction tests.
+    pub(crate) issued: Vec<String>,
 }
 
 impl Core {
@@ -275,6 +277,7 @@ impl Core {
 
     /// Stores `code` for an approved request, valid for `lifetime`.
     pub(crate) fn issue_code(&mut self, code: &str, request: &Pending, lifetime: Duration) {
+        self.issued.push(code.to_owned());
         self.codes.insert(
             secret_hash(code),
             CodeRecord {
@@ -363,6 +366,7 @@ impl Core {
         idle: bool,
         refresh_prefix: Option<&str>,
     ) -> Option<String> {
+        self.issued.push(access_token.to_owned());
         self.access.insert(
             secret_hash(access_token),
             AccessRecord {
@@ -373,6 +377,7 @@ impl Core {
         );
         let prefix = refresh_prefix?;
         let refresh_token = format!("{prefix}{}", random_token());
+        self.issued.push(refresh_token.clone());
         self.refresh.insert(
             secret_hash(&refresh_token),
             RefreshRecord {

@@ -226,6 +226,11 @@ impl ZaehlerfreundeServer {
         self.shared.core.lock().tamper_next_state = true;
     }
 
+    /// Every secret issued or received so far (codes, access, refresh and ID tokens, PKCE verifiers).
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.shared.core.lock().issued.clone()
+    }
+
     /// `n` fresh, active refresh tokens (`zf_rt_…`) for the configured client, audience and
     /// scope [`ZF_MINT_SCOPE`], each in its own family, as if `n` codes had been redeemed
     /// (no browser; no statistic counts them). Also `POST /_control/mint-refresh-tokens`.
@@ -431,6 +436,9 @@ fn grant(
         let grant = core
             .redeem_code(code, client_id, Some(redirect_uri), &shared.config.audience)
             .map_err(|e| e.with_status(StatusCode::FORBIDDEN))?;
+        if let Some(v) = verifier {
+            core.issued.push(v.to_owned());
+        }
         if let Some(challenge) = &grant.code_challenge {
             let Some(verifier) = verifier else {
                 return Err(TokenError::new("invalid_request", "Parameter 'code_verifier' is required").with_status(StatusCode::FORBIDDEN));
@@ -487,7 +495,7 @@ fn issue(shared: &Shared, core: &mut common::Core, grant: &common::Grant) -> ser
         "token_type": "Bearer",
     });
     if grant.scope.split(' ').any(|s| s == "openid") {
-        body["id_token"] = json!(sign_jwt(
+        let id_token = sign_jwt(
             &shared.key,
             &json!({
                 "iss": issuer,
@@ -498,7 +506,9 @@ fn issue(shared: &Shared, core: &mut common::Core, grant: &common::Grant) -> ser
                 "name": DEMO_USER_NAME,
                 "email": DEMO_USER_EMAIL,
             }),
-        ));
+        );
+        core.issued.push(id_token.clone());
+        body["id_token"] = json!(id_token);
     }
     if let Some(refresh) = refresh {
         body["refresh_token"] = json!(refresh);
