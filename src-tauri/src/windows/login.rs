@@ -2,43 +2,71 @@
 //!
 //! The capture is `on_navigation`: WebKitGTK reports the custom-scheme navigation for a server 302/303
 //! or a script redirect, and returning `false` stops it, so the redirect is never handed to the OS.
+//! Every navigation goes through the flow's [`NavigationPolicy`]: only the provider's hosts load,
+//! everything else is refused and logged. New windows (`target=_blank`, `window.open`) are denied.
+//! Each flow starts with a fresh browsing session ([`session`]), cleared again when it ends.
 //! The window's label starts with `login-`, which no capability names: pages there get no IPC at all.
 //! Closing the window before the redirect cancels the flow.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use tauri::webview::NewWindowResponse;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use url::Url;
 
+use super::session::{self, SessionError};
 use crate::ipc::{emit, IpcError, LinkFinished, EVENT_LINK_FINISHED};
 use crate::linker::{LinkError, LinkStart, Linker};
-use crate::oauth::redirect::is_app_scheme;
+use crate::oauth::navigation::Decision;
 
 /// Prefix of every login window's label.
 pub const LABEL_PREFIX: &str = "login-";
 
-/// Opens a login window for a started flow.
-pub fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> tauri::Result<()> {
+/// Why a login window could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The previous sign-in's browsing data could not be cleared: the window is not opened with it.
+    #[error("could not start a fresh sign-in session: {0}")]
+    Session(#[from] SessionError),
+    /// The window could not be built.
+    #[error(transparent)]
+    Window(#[from] tauri::Error),
+}
+
+/// Opens a login window for a started flow, after clearing the browsing data of earlier sign-ins.
+pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Result<(), OpenError> {
+    session::clear(app).await?;
     let label = format!("{LABEL_PREFIX}{}", start.flow_id.as_str().replace(|c: char| !c.is_ascii_alphanumeric(), ""));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Url>();
     let captured = Arc::new(AtomicBool::new(false));
     let host = start.authorize_url.host_str().unwrap_or_default().to_owned();
     let captured_nav = captured.clone();
+    let policy = start.navigation.clone();
+    let (nav_flow, new_window_flow) = (start.flow_id.clone(), start.flow_id.clone());
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(start.authorize_url.clone()))
         .title(format!("Sign in to {} — {host}", start.provider_name))
         .inner_size(520.0, 720.0)
         .min_inner_size(380.0, 480.0)
         .center()
-        .on_navigation(move |url| {
-            if is_app_scheme(url) {
+        .on_navigation(move |url| match policy.decide(url) {
+            Decision::Allow => true,
+            Decision::Capture(url) => {
                 // Taken exactly once; never loaded, never handed to the OS.
-                if !captured_nav.swap(true, Ordering::SeqCst) && tx.send(url.clone()).is_err() {
+                if !captured_nav.swap(true, Ordering::SeqCst) && tx.send(url).is_err() {
                     tracing::warn!("redirect captured after the flow ended");
                 }
-                return false;
+                false
             }
-            true
+            Decision::Refuse(reason) => {
+                tracing::warn!(flow = nav_flow.as_str(), %reason, "login window: navigation refused");
+                false
+            }
+        })
+        .on_new_window(move |url, _features| {
+            tracing::warn!(flow = new_window_flow.as_str(), scheme = url.scheme(), host = url.host_str().unwrap_or(""),
+                "login window: new window refused");
+            NewWindowResponse::Deny
         })
         .build()?;
 
@@ -51,6 +79,7 @@ pub fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> tauri::Re
         let closed_by_user = matches!(event, WindowEvent::Destroyed) && !captured_close.load(Ordering::SeqCst);
         if closed_by_user && cancel_linker.cancel(&flow_id) {
             finished(&cancel_app, flow_id.as_str(), &cancel_provider, Err(LinkError::Cancelled));
+            forget_session(cancel_app.clone());
         }
     });
 
@@ -68,8 +97,18 @@ pub fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> tauri::Re
             None => Err(LinkError::NoPendingFlow),
         };
         finished(&app, start.flow_id.as_str(), &start.provider_id, result);
+        forget_session(app);
     });
     Ok(())
+}
+
+/// Clears the ended flow's browsing data in the background: nothing of a sign-in outlives it.
+fn forget_session(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        if let Err(e) = session::clear(&app).await {
+            tracing::warn!(error = %e, "could not clear the browsing data after the sign-in");
+        }
+    });
 }
 
 fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, result: Result<String, LinkError>) {
