@@ -4,6 +4,9 @@ pub mod login;
 pub mod session;
 pub mod tray;
 
+#[cfg(test)]
+mod lockdown;
+
 use tauri::{AppHandle, Manager};
 
 /// Label of the main window (named in `capabilities/main.json`).
