@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { By, until } from 'selenium-webdriver';
 import {
-  accountIds, ARTIFACTS, backToMain, clickConnect, closeWindowLikeUser, decide, openApp, screenshot, signIn, switchToLoginWindow,
+  accountIds, ARTIFACTS, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, openApp, screenshot, signIn, switchToLoginWindow,
   TIMEOUT, waitForMessage,
 } from './harness.mjs';
 
@@ -126,5 +126,27 @@ export const tests = [
     closeWindowLikeUser(LOGIN_TITLE);
     await backToMain(driver);
     await waitForMessage(driver, 'info', 'cancelled');
+  }],
+
+  ["nothing of a sign-in survives it, and the app's own settings do", async (ctx) => {
+    let driver = await session(ctx);
+    await chooseLanguage(driver, 'de');
+    const remembered = async () => driver.findElement(By.id('remembered')).getText();
+    await hostilePageInLoginWindow(ctx, driver);
+    assert.equal(await remembered(), 'nothing');
+    await driver.navigate().refresh();
+    await driver.wait(until.elementLocated(By.id('hostile')), TIMEOUT);
+    assert.equal(await remembered(), 'yes', 'local storage works during a sign-in');
+    closeWindowLikeUser(LOGIN_TITLE);
+    await backToMain(driver);
+    await waitForMessage(driver, 'info', 'cancelled');
+    await hostilePageInLoginWindow(ctx, driver);
+    assert.equal(await remembered(), 'nothing', 'the provider\'s local storage outlived its sign-in');
+    closeWindowLikeUser(LOGIN_TITLE);
+    await backToMain(driver);
+    await ctx.cleanup();
+    driver = await session(ctx);
+    assert.equal(await driver.findElement(By.id('accounts-heading')).getText(), 'IHRE KONTEN', 'the app kept its language');
+    await chooseLanguage(driver, 'en');
   }],
 ];

@@ -2,7 +2,8 @@
 //!
 //! Shown in the app's login window, it plays a compromised provider page: it calls the app's and a
 //! plugin's commands through `window.__TAURI_INTERNALS__` and shows what came back (`data-outcome` on
-//! `#ipc-app`, `#ipc-plugin` and `#ipc-webview`: `refused` or `allowed`), and it offers links and
+//! `#ipc-app`, `#ipc-plugin` and `#ipc-webview`: `refused` or `allowed`), shows whether an earlier visit
+//! left something in local storage (`#remembered`: `nothing` or `yes`), and it offers links and
 //! buttons that try to leave the provider: an unknown host, plain http, `data:`, `file:`,
 //! `javascript:`, `blob:`, a server redirect to an unknown host, `target=_blank` and `window.open`.
 
@@ -21,6 +22,7 @@ const BODY: &str = r#"<!DOCTYPE html>
 <p>Plugin command: <output id="ipc-plugin" data-outcome="pending">pending</output></p>
 <p>Create a webview: <output id="ipc-webview" data-outcome="pending">pending</output></p>
 <p>window.open: <output id="open-result">not tried</output></p>
+<p>Remembered in local storage: <output id="remembered">pending</output></p>
 <ul>
 <li><a id="to-foreign" href="https://foreign.invalid/phish">an unknown host</a></li>
 <li><a id="to-http" href="http://foreign.invalid/phish">plain http to an unknown host</a></li>
@@ -44,6 +46,9 @@ function probe(id, command, args) {
     (error) => { clearTimeout(timer); done('refused', String(error)); },
   );
 }
+const remembered = localStorage.getItem('hostile-remembered');
+document.getElementById('remembered').textContent = remembered ?? 'nothing';
+localStorage.setItem('hostile-remembered', 'yes');
 probe('ipc-app', 'list_accounts', {});
 probe('ipc-plugin', 'plugin:app|version', {});
 probe('ipc-webview', 'plugin:webview|create_webview_window', { options: { label: 'evil', url: 'https://foreign.invalid/' } });
