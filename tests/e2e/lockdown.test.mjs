@@ -149,4 +149,23 @@ export const tests = [
     assert.equal(await driver.findElement(By.id('accounts-heading')).getText(), 'IHRE KONTEN', 'the app kept its language');
     await chooseLanguage(driver, 'en');
   }],
+
+  ['a new sign-in replaces the open one: one login window at a time', async (ctx) => {
+    const driver = await session(ctx);
+    await clickConnect(driver, 'demo');
+    const first = await switchToLoginWindow(driver);
+    await driver.wait(until.elementLocated(By.id('username')), TIMEOUT);
+    await driver.switchTo().window(driver.mainHandle);
+    await clickConnect(driver, 'demo');
+    await waitForMessage(driver, 'info', 'cancelled');
+    let handles = [];
+    await driver.wait(async () => {
+      handles = await driver.getAllWindowHandles();
+      return handles.length === 2 && !handles.includes(first);
+    }, TIMEOUT, 'the first login window is still open');
+    await switchToLoginWindow(driver);
+    await driver.wait(until.elementLocated(By.id('username')), TIMEOUT);
+    closeWindowLikeUser(LOGIN_TITLE);
+    await backToMain(driver);
+  }],
 ];

@@ -4,7 +4,9 @@
 //! or a script redirect, and returning `false` stops it, so the redirect is never handed to the OS.
 //! Every navigation goes through the flow's [`NavigationPolicy`]: only the provider's hosts load,
 //! everything else is refused and logged. New windows (`target=_blank`, `window.open`) are denied.
-//! Each flow starts with a fresh browsing session ([`session`]), cleared again when it ends.
+//! Each flow starts with a fresh browsing session ([`session`]), cleared again when it ends. One sign-in
+//! at a time: a new one closes the login window of the one before (which cancels it), because the
+//! browsing data is shared.
 //! The window's label starts with `login-`, which no capability names: pages there get no IPC at all.
 //! Closing the window before the redirect cancels the flow.
 
@@ -34,8 +36,18 @@ pub enum OpenError {
     Window(#[from] tauri::Error),
 }
 
-/// Opens a login window for a started flow, after clearing the browsing data of earlier sign-ins.
+/// Opens a login window for a started flow, after closing any other login window (cancelling its flow)
+/// and clearing the browsing data of earlier sign-ins.
 pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Result<(), OpenError> {
+    let _gate = session::GATE.lock().await;
+    for (label, window) in app.webview_windows() {
+        if label.starts_with(LABEL_PREFIX) {
+            tracing::info!(window = label, "a new sign-in replaces the open one");
+            if let Err(e) = window.destroy() {
+                tracing::warn!(error = %e, "could not close the earlier login window");
+            }
+        }
+    }
     session::clear(app).await?;
     let label = format!("{LABEL_PREFIX}{}", start.flow_id.as_str().replace(|c: char| !c.is_ascii_alphanumeric(), ""));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Url>();
@@ -75,11 +87,12 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
     let cancel_linker = linker.clone();
     let cancel_app = app.clone();
     let cancel_provider = start.provider_id.clone();
+    let cancel_label = label.clone();
     window.on_window_event(move |event| {
         let closed_by_user = matches!(event, WindowEvent::Destroyed) && !captured_close.load(Ordering::SeqCst);
         if closed_by_user && cancel_linker.cancel(&flow_id) {
             finished(&cancel_app, flow_id.as_str(), &cancel_provider, Err(LinkError::Cancelled));
-            forget_session(cancel_app.clone());
+            forget_session(cancel_app.clone(), cancel_label.clone());
         }
     });
 
@@ -97,14 +110,19 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
             None => Err(LinkError::NoPendingFlow),
         };
         finished(&app, start.flow_id.as_str(), &start.provider_id, result);
-        forget_session(app);
+        forget_session(app, label);
     });
     Ok(())
 }
 
-/// Clears the ended flow's browsing data in the background: nothing of a sign-in outlives it.
-fn forget_session(app: AppHandle) {
+/// Clears the ended flow's browsing data in the background: nothing of a sign-in outlives it. When
+/// another sign-in has begun meanwhile, it started from cleared data and must keep its own.
+fn forget_session(app: AppHandle, ended_label: String) {
     tauri::async_runtime::spawn(async move {
+        let _gate = session::GATE.lock().await;
+        if app.webview_windows().keys().any(|l| l.starts_with(LABEL_PREFIX) && *l != ended_label) {
+            return;
+        }
         if let Err(e) = session::clear(&app).await {
             tracing::warn!(error = %e, "could not clear the browsing data after the sign-in");
         }

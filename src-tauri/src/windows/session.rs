@@ -15,6 +15,10 @@ use tauri::{AppHandle, Manager, WebviewWindow};
 /// How long clearing may take before the sign-in is refused rather than started with old data.
 const LIMIT: Duration = Duration::from_secs(10);
 
+/// Held while a sign-in's session is set up (old login window closed, data cleared, new window opened)
+/// and while an ended one's data is cleared, so that clearing never hits a sign-in in progress.
+pub static GATE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Why the browsing data could not be cleared.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
