@@ -5,6 +5,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export PATH="$HOME/.cargo/bin:$PATH"
+# Where cargo builds: CARGO_TARGET_DIR when set, as cargo itself does.
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 # System packages Tauri/WebKitGTK need to build and run (Debian 12).
 BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev
@@ -65,7 +67,7 @@ ensure_tauri_driver() {
 # Starts the demo provider in the background; sets DEMO_PID and ACCOUNT_LINKER_DEMO_URL.
 start_demo_provider() {
   local out="$1"; shift
-  "$ROOT/target/debug/demo-provider" "$@" >"$out" 2>&1 &
+  "$TARGET_DIR/debug/demo-provider" "$@" >"$out" 2>&1 &
   DEMO_PID=$!
   for _ in $(seq 1 100); do
     if grep -q "listening on" "$out" 2>/dev/null; then break; fi

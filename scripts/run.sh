@@ -16,7 +16,7 @@ mkdir -p "$ACCOUNT_LINKER_HOME"
 DEMO_LOG="$(mktemp -t account-linker-demo.XXXXXX)"
 start_demo_provider "$DEMO_LOG" --port "${DEMO_PORT:-0}"
 # Emulators of the seed providers, with a providers.toml in the demo home pointing at them.
-"$ROOT/target/debug/emulators" --providers-toml "$ACCOUNT_LINKER_HOME/providers.toml" >"$DEMO_LOG.emulators" 2>&1 &
+"$TARGET_DIR/debug/emulators" --providers-toml "$ACCOUNT_LINKER_HOME/providers.toml" >"$DEMO_LOG.emulators" 2>&1 &
 EMULATORS_PID=$!
 trap 'kill "$DEMO_PID" "$EMULATORS_PID" 2>/dev/null || true; rm -f "$DEMO_LOG" "$DEMO_LOG.emulators"' EXIT
 for _ in $(seq 1 100); do grep -q "emulators ready" "$DEMO_LOG.emulators" 2>/dev/null && break; sleep 0.05; done
@@ -28,7 +28,7 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   log "no D-Bus session: starting one with its own unlocked keyring"
   dbus-run-session -- bash -c '
     printf demo | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    "$0/target/debug/account-linker"' "$ROOT"
+    "$0/debug/account-linker"' "$TARGET_DIR"
 else
-  "$ROOT/target/debug/account-linker"
+  "$TARGET_DIR/debug/account-linker"
 fi

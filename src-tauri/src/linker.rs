@@ -16,6 +16,7 @@ use crate::accounts::{Account, AccountState, AccountStore, StoreError};
 use crate::diagnostics::timeline::{self, Entry, Event, Exchange, Timelines};
 use crate::oauth::callback::{Callback, CallbackError};
 use crate::oauth::flow::{FlowId, PendingFlow};
+use crate::oauth::navigation::NavigationPolicy;
 use crate::oauth::redirect::RedirectUri;
 use crate::oauth::secret::AccessToken;
 use crate::oauth::token::{self, TokenError};
@@ -100,6 +101,8 @@ pub struct LinkStart {
     pub authorize_url: Url,
     /// The redirect URI that ends the flow.
     pub redirect_uri: RedirectUri,
+    /// Where the login window may go: the provider's hosts only.
+    pub navigation: NavigationPolicy,
 }
 
 /// What happened at the provider when an account was disconnected.
@@ -239,6 +242,7 @@ impl Linker {
             provider_name: provider.name.clone(),
             authorize_url: flow.authorize_url.clone(),
             redirect_uri: flow.redirect_uri.clone(),
+            navigation: NavigationPolicy::new(&flow.authorize_url, &flow.endpoints.token, &provider.login_hosts),
         };
         tracing::info!(flow = start.flow_id.as_str(), provider = provider_id,
             authorize_host = start.authorize_url.host_str().unwrap_or(""), "sign-in started");

@@ -3,12 +3,14 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Builder, By, until } from 'selenium-webdriver';
 
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname);
-export const APP = join(ROOT, 'target/debug/account-linker');
+// Cargo's target folder: CARGO_TARGET_DIR when set (as cargo itself does), else target/ in the checkout.
+export const TARGET = resolve(ROOT, process.env.CARGO_TARGET_DIR || 'target');
+export const APP = join(TARGET, 'debug/account-linker');
 export const ARTIFACTS = process.env.ARTIFACTS || join(ROOT, '.artifacts');
 export const TIMEOUT = 20_000;
 const children = [];
@@ -27,7 +29,7 @@ export function stopAll() {
 
 /** Starts the demo provider with test controls; resolves to its base URL. */
 export function startDemoProvider() {
-  const child = start(join(ROOT, 'target/debug/demo-provider'), ['--test-controls']);
+  const child = start(join(TARGET, 'debug/demo-provider'), ['--test-controls']);
   return new Promise((ok, fail) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -55,7 +57,7 @@ export function startOidcProvider() {
 
 /** Starts the seed-provider emulators, which write `providers.toml` into the app's home. */
 export function startEmulators(home) {
-  const child = start(join(ROOT, 'target/debug/emulators'), ['--providers-toml', join(home, 'providers.toml')]);
+  const child = start(join(TARGET, 'debug/emulators'), ['--providers-toml', join(home, 'providers.toml')]);
   return new Promise((ok, fail) => {
     let out = '';
     child.stdout.on('data', (d) => {
@@ -80,20 +82,37 @@ function waitForPort(port, ms) {
   });
 }
 
+/** A TCP port that is free right now (the OS picks it). */
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+  });
+}
+
+// tauri-driver's port: free ones, so that two test runs on one machine never drive each other's app.
+let driverPort;
+
 /** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) with the app's environment. */
 export async function startDriver(env) {
-  const child = start('tauri-driver', ['--port', '4444', '--native-port', '4445'], { env: { ...process.env, ...env } });
+  driverPort = await freePort();
+  const nativePort = await freePort();
+  const child = start('tauri-driver', ['--port', String(driverPort), '--native-port', String(nativePort)], { env: { ...process.env, ...env } });
   const log = [];
   child.stderr.on('data', (d) => log.push(String(d)));
   child.stdout.on('data', (d) => log.push(String(d)));
-  await waitForPort(4444, 15_000);
+  await waitForPort(driverPort, 15_000);
   return { log };
 }
 
 /** A new WebDriver session: the app starts fresh; resolves once its UI is ready. */
 export async function openApp() {
   const driver = await new Builder()
-    .usingServer('http://127.0.0.1:4444/')
+    .usingServer(`http://127.0.0.1:${driverPort}/`)
     .withCapabilities({ browserName: 'wry', 'tauri:options': { application: APP } })
     .build();
   await driver.wait(until.elementLocated(By.css('body[data-ready="true"]')), TIMEOUT);

@@ -1,13 +1,16 @@
 // A small sequential test runner: the tests share one app home, so they run in order, each in a fresh
 // app session. Prints one line per test and the closing line "N passed, N failed".
+// `node run.mjs TEXT` runs only the tests whose name contains TEXT (those that need no earlier test).
 import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, startDemoProvider, startDriver, startEmulators, startOidcProvider, stopAll } from './harness.mjs';
 import { tests as linkTests } from './link.test.mjs';
+import { tests as lockdownTests } from './lockdown.test.mjs';
 import { tests as seedTests } from './seeds.test.mjs';
 
-const tests = [...linkTests, ...seedTests];
+const only = process.argv[2];
+const tests = [...linkTests, ...seedTests, ...lockdownTests].filter(([name]) => !only || name.includes(only));
 export const BROKEN_ENTRY = '\n[[provider]]\nid = "broken"\nname = "Broken"\nauthorize_url = "http://evil.example/authorize"\ntoken_url = "https://evil.example/token"\nclient_id = "x"\n';
 
 const home = mkdtempSync(join(tmpdir(), 'account-linker-e2e-'));

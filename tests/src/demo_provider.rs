@@ -9,7 +9,7 @@
 //! | --- | --- |
 //! | `GET /` | a short HTML page describing the server |
 //! | `GET /authorize` | validates the request and shows the login page |
-//! | `POST /login` | checks the credentials and shows the consent page |
+//! | `POST /login` | checks the credentials, sets the session cookie and shows the consent page |
 //! | `POST /consent` | redirects (`303`) to the client with a `code` or `error=access_denied` |
 //! | `POST /token` | `authorization_code` and `refresh_token` grants (refresh tokens rotate) |
 //! | `GET`/`POST /userinfo` | the user's claims, for a `Bearer` access token |
@@ -19,6 +19,9 @@
 //!
 //! Security behaviour worth knowing when writing tests:
 //!
+//! * A successful login sets the session cookie [`SESSION_COOKIE`]. A later `/authorize` from a
+//!   browser that sends it skips the login form and shows the consent page at once, like real
+//!   providers remember their users.
 //! * Authorization codes live 60 seconds and are single-use. Any presentation at the token
 //!   endpoint consumes the code; presenting it again answers `invalid_grant` and revokes every
 //!   token issued from it (RFC 6749 §4.1.2).
@@ -36,6 +39,7 @@
 
 mod authorize;
 mod controls;
+pub mod hostile;
 pub(crate) mod html;
 pub(crate) mod jwt;
 pub(crate) mod params;
@@ -81,6 +85,9 @@ pub const DEMO_USER_NAME: &str = "Demo User";
 /// The e-mail address of the demo user (`email` claim).
 pub const DEMO_USER_EMAIL: &str = "demo@example.test";
 
+/// The name of the session cookie set after a successful login.
+pub const SESSION_COOKIE: &str = "demo_session";
+
 /// The scope granted when an authorization request names none.
 pub const DEFAULT_SCOPE: &str = "openid profile email";
 
@@ -94,7 +101,8 @@ pub struct DemoConfig {
     /// tokens that are already expired, which is handy for testing refresh.
     pub access_token_lifetime_secs: u64,
     /// Serve the `/_control/...` endpoints (tamper with the next `state`, read statistics,
-    /// revoke refresh tokens). Default `false`; when off those paths answer 404.
+    /// revoke refresh tokens, a hostile page for the app's lock-down tests). Default `false`;
+    /// when off those paths answer 404.
     pub test_controls: bool,
     /// The provider's display name, shown in page titles and on the consent page.
     /// Default `"Demo Provider"`.
@@ -122,6 +130,8 @@ pub struct DemoStats {
     pub logins_succeeded: u64,
     /// Logins rejected because of a wrong user name or password.
     pub logins_failed: u64,
+    /// Authorization requests that skipped the login form: the browser had a session cookie.
+    pub sessions_resumed: u64,
     /// Consent decisions that denied access.
     pub consents_denied: u64,
     /// Authorization codes issued (consents that allowed access).
@@ -299,7 +309,9 @@ fn router(shared: Arc<Shared>) -> Router {
             .route(
                 "/_control/revoke-refresh-tokens",
                 post(controls::revoke_refresh_tokens),
-            );
+            )
+            .route("/_control/hostile-page", get(hostile::hostile_page))
+            .route("/_control/redirect-away", get(hostile::redirect_away));
     }
     app.fallback(html::not_found).with_state(shared)
 }

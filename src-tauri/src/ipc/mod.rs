@@ -121,7 +121,7 @@ pub async fn connect(
 ) -> Result<ConnectStarted, IpcError> {
     let start = linker.begin(&provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty())).await?;
     let flow_id = start.flow_id.clone();
-    if let Err(e) = login::open(&app, linker.inner().clone(), start) {
+    if let Err(e) = login::open(&app, linker.inner().clone(), start).await {
         linker.cancel(&flow_id);
         return Err(IpcError { code: "window".into(), message: format!("could not open the sign-in window: {e}") });
     }

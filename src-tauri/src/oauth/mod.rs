@@ -8,6 +8,7 @@ pub mod api;
 pub mod callback;
 pub mod flow;
 pub mod jwt;
+pub mod navigation;
 pub mod pkce;
 pub mod redirect;
 pub mod secret;

@@ -13,7 +13,8 @@
 //! `api_accept`, `keep_redirect_params` (list), `keep_token_fields` (list), `tenant_label`,
 //! `tenant_hosts` (patterns like `*.*.workfront.com`), `tenant_bare` (e.g. `{tenant}.my.workfront.com`),
 //! `issuer` (OpenID Connect: endpoints not given are discovered from it), `redirect_uri` (another URI in the
-//! app's scheme registered at the provider, e.g. `org.accountlinker.app:/oauth2/legacy`).
+//! app's scheme registered at the provider, e.g. `org.accountlinker.app:/oauth2/legacy`), `login_hosts`
+//! (list of host names the login window may show besides the authorize and token hosts).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -110,6 +111,7 @@ struct RawProvider {
     tenant_bare: Option<String>,
     issuer: Option<String>,
     redirect_uri: Option<String>,
+    login_hosts: Option<Vec<String>>,
 }
 
 /// Applies the file's text to `providers` (built-ins first); returns every problem found.
@@ -281,6 +283,12 @@ fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldErro
             return Err(("tenant_hosts", "a provider with a tenant needs at least one allowed host pattern".into()));
         }
         p.tenant = Some(rule);
+    }
+    if let Some(v) = raw.login_hosts {
+        if let Some(bad) = v.iter().find(|h| crate::oauth::navigation::parse_host(h).is_none()) {
+            return Err(("login_hosts", format!("'{bad}' is not a host name (give the host alone, e.g. \"login.example.com\")")));
+        }
+        p.login_hosts = v;
     }
     if let Some(field) = missing {
         return Err((field, format!("is required for a provider that is not built in ({})", required_list())));
@@ -493,5 +501,16 @@ name = "Incomplete"
         assert_eq!(p[0].field.as_deref(), Some("token_header"));
         let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\n\n[[provider]]\nid = \"zaehlerfreunde\"\n");
         assert_eq!((p[0].line, p[0].field.as_deref()), (Some(5), Some("id")));
+    }
+
+    #[test]
+    fn login_hosts_are_host_names() {
+        let (ps, problems) = run("[[provider]]\nid = \"zaehlerfreunde\"\nlogin_hosts = [\"accounts.google.com\", \"127.0.0.1\"]\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        let zf = ps.iter().find(|p| p.id == "zaehlerfreunde").expect("zf");
+        assert_eq!(zf.login_hosts, ["accounts.google.com", "127.0.0.1"]);
+        let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\n\nlogin_hosts = [\"https://accounts.google.com/\"]\n");
+        assert_eq!((p[0].line, p[0].field.as_deref()), (Some(4), Some("login_hosts")));
+        assert!(p[0].message.contains("https://accounts.google.com/"), "{}", p[0].message);
     }
 }

@@ -131,6 +131,9 @@ pub struct Provider {
     pub issuer: Option<Url>,
     /// A redirect URI registered at the provider other than the app's default for it.
     pub redirect_uri: Option<RedirectUri>,
+    /// Hosts besides the authorize and token hosts that the login window may show (identity
+    /// redirects, e.g. a separate sign-in host).
+    pub login_hosts: Vec<String>,
 }
 
 /// The user-visible part of a provider, sent to the UI (no secrets).
@@ -225,6 +228,7 @@ impl Provider {
             tenant: None,
             issuer: None,
             redirect_uri: None,
+            login_hosts: Vec::new(),
         }
     }
 

@@ -2,43 +2,83 @@
 //!
 //! The capture is `on_navigation`: WebKitGTK reports the custom-scheme navigation for a server 302/303
 //! or a script redirect, and returning `false` stops it, so the redirect is never handed to the OS.
+//! Every navigation goes through the flow's [`NavigationPolicy`]: only the provider's hosts load,
+//! everything else is refused and logged. New windows (`target=_blank`, `window.open`) are denied.
+//! Each flow starts with a fresh browsing session ([`session`]), cleared again when it ends. One sign-in
+//! at a time: a new one closes the login window of the one before (which cancels it), because the
+//! browsing data is shared.
 //! The window's label starts with `login-`, which no capability names: pages there get no IPC at all.
 //! Closing the window before the redirect cancels the flow.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use tauri::webview::NewWindowResponse;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use url::Url;
 
+use super::session::{self, SessionError};
 use crate::ipc::{emit, IpcError, LinkFinished, EVENT_LINK_FINISHED};
 use crate::linker::{LinkError, LinkStart, Linker};
-use crate::oauth::redirect::is_app_scheme;
+use crate::oauth::navigation::Decision;
 
 /// Prefix of every login window's label.
 pub const LABEL_PREFIX: &str = "login-";
 
-/// Opens a login window for a started flow.
-pub fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> tauri::Result<()> {
+/// Why a login window could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The previous sign-in's browsing data could not be cleared: the window is not opened with it.
+    #[error("could not start a fresh sign-in session: {0}")]
+    Session(#[from] SessionError),
+    /// The window could not be built.
+    #[error(transparent)]
+    Window(#[from] tauri::Error),
+}
+
+/// Opens a login window for a started flow, after closing any other login window (cancelling its flow)
+/// and clearing the browsing data of earlier sign-ins.
+pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Result<(), OpenError> {
+    let _gate = session::GATE.lock().await;
+    for (label, window) in app.webview_windows() {
+        if label.starts_with(LABEL_PREFIX) {
+            tracing::info!(window = label, "a new sign-in replaces the open one");
+            if let Err(e) = window.destroy() {
+                tracing::warn!(error = %e, "could not close the earlier login window");
+            }
+        }
+    }
+    session::clear(app).await?;
     let label = format!("{LABEL_PREFIX}{}", start.flow_id.as_str().replace(|c: char| !c.is_ascii_alphanumeric(), ""));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Url>();
     let captured = Arc::new(AtomicBool::new(false));
     let host = start.authorize_url.host_str().unwrap_or_default().to_owned();
     let captured_nav = captured.clone();
+    let policy = start.navigation.clone();
+    let (nav_flow, new_window_flow) = (start.flow_id.clone(), start.flow_id.clone());
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(start.authorize_url.clone()))
         .title(format!("Sign in to {} — {host}", start.provider_name))
         .inner_size(520.0, 720.0)
         .min_inner_size(380.0, 480.0)
         .center()
-        .on_navigation(move |url| {
-            if is_app_scheme(url) {
+        .on_navigation(move |url| match policy.decide(url) {
+            Decision::Allow => true,
+            Decision::Capture(url) => {
                 // Taken exactly once; never loaded, never handed to the OS.
-                if !captured_nav.swap(true, Ordering::SeqCst) && tx.send(url.clone()).is_err() {
+                if !captured_nav.swap(true, Ordering::SeqCst) && tx.send(url).is_err() {
                     tracing::warn!("redirect captured after the flow ended");
                 }
-                return false;
+                false
             }
-            true
+            Decision::Refuse(reason) => {
+                tracing::warn!(flow = nav_flow.as_str(), %reason, "login window: navigation refused");
+                false
+            }
+        })
+        .on_new_window(move |url, _features| {
+            tracing::warn!(flow = new_window_flow.as_str(), scheme = url.scheme(), host = url.host_str().unwrap_or(""),
+                "login window: new window refused");
+            NewWindowResponse::Deny
         })
         .build()?;
 
@@ -47,10 +87,12 @@ pub fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> tauri::Re
     let cancel_linker = linker.clone();
     let cancel_app = app.clone();
     let cancel_provider = start.provider_id.clone();
+    let cancel_label = label.clone();
     window.on_window_event(move |event| {
         let closed_by_user = matches!(event, WindowEvent::Destroyed) && !captured_close.load(Ordering::SeqCst);
         if closed_by_user && cancel_linker.cancel(&flow_id) {
             finished(&cancel_app, flow_id.as_str(), &cancel_provider, Err(LinkError::Cancelled));
+            forget_session(cancel_app.clone(), cancel_label.clone());
         }
     });
 
@@ -68,8 +110,23 @@ pub fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> tauri::Re
             None => Err(LinkError::NoPendingFlow),
         };
         finished(&app, start.flow_id.as_str(), &start.provider_id, result);
+        forget_session(app, label);
     });
     Ok(())
+}
+
+/// Clears the ended flow's browsing data in the background: nothing of a sign-in outlives it. When
+/// another sign-in has begun meanwhile, it started from cleared data and must keep its own.
+fn forget_session(app: AppHandle, ended_label: String) {
+    tauri::async_runtime::spawn(async move {
+        let _gate = session::GATE.lock().await;
+        if app.webview_windows().keys().any(|l| l.starts_with(LABEL_PREFIX) && *l != ended_label) {
+            return;
+        }
+        if let Err(e) = session::clear(&app).await {
+            tracing::warn!(error = %e, "could not clear the browsing data after the sign-in");
+        }
+    });
 }
 
 fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, result: Result<String, LinkError>) {

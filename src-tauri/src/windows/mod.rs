@@ -1,7 +1,11 @@
 //! Windows of the app: the main window, the login window and the tray.
 
 pub mod login;
+pub mod session;
 pub mod tray;
+
+#[cfg(test)]
+mod lockdown;
 
 use tauri::{AppHandle, Manager};
 

@@ -10,14 +10,26 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
 use super::html::{consent_page, error_page, login_page};
 use super::params::Params;
 use super::state::{random_token, PendingRequest, Shared};
-use super::{DEFAULT_SCOPE, DEMO_PASSWORD, DEMO_SUBJECT, DEMO_USERNAME};
+use super::{DEFAULT_SCOPE, DEMO_PASSWORD, DEMO_SUBJECT, DEMO_USERNAME, SESSION_COOKIE};
+
+/// The value of the session cookie the browser sent, if any.
+fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value)
+}
 
 /// A `303 See Other` to the client's `redirect_uri` with `params` added to its query.
 fn redirect_to_client(shared: &Shared, redirect_uri: &str, params: &[(&str, &str)]) -> Response {
@@ -99,6 +111,7 @@ pub(crate) fn normalize_scope(scope: &str) -> Option<Vec<&str>> {
 /// `GET /authorize`: validates the authorization request and shows the login page.
 pub(crate) async fn authorize(
     State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = Params::from_urlencoded(query.unwrap_or_default().as_bytes());
@@ -230,6 +243,8 @@ pub(crate) async fn authorize(
         Ok(nonce) => nonce.map(str::to_owned),
     };
 
+    // A browser that signed in before skips the login form.
+    let user = session_cookie(&headers).and_then(|s| st.sessions.get(s).copied());
     let request_id = random_token();
     st.pending.insert(
         request_id.clone(),
@@ -238,12 +253,17 @@ pub(crate) async fn authorize(
             redirect_uri: redirect_uri.to_owned(),
             state: state.map(str::to_owned),
             code_challenge: code_challenge.to_owned(),
-            scope,
+            scope: scope.clone(),
             nonce,
             created: Instant::now(),
-            user: None,
+            user,
         },
     );
+    if user.is_some() {
+        st.stats.sessions_resumed += 1;
+        drop(st);
+        return consent_page(&shared, &request_id, client_name, &scope);
+    }
     drop(st);
     login_page(&shared, &request_id, client_name, "", false)
 }
@@ -284,8 +304,15 @@ pub(crate) async fn login(State(shared): State<Arc<Shared>>, body: Bytes) -> Res
         request.user = Some(DEMO_SUBJECT);
     }
     st.stats.logins_succeeded += 1;
+    let session = random_token();
+    st.sessions.insert(session.clone(), DEMO_SUBJECT);
     drop(st);
-    consent_page(&shared, request_id, client_name, &scope)
+    let mut response = consent_page(&shared, request_id, client_name, &scope);
+    let cookie = format!("{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Lax");
+    if let Ok(value) = HeaderValue::try_from(cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// `POST /consent`: issues a code (approve) or `access_denied` (deny) and redirects.

@@ -140,6 +140,8 @@ pub(crate) struct State {
     pub(crate) access_tokens: HashMap<SecretHash, AccessTokenRecord>,
     pub(crate) refresh_tokens: HashMap<SecretHash, RefreshTokenRecord>,
     next_family: u64,
+    /// Signed-in browser sessions: the `demo_session` cookie's value → the user's subject.
+    pub(crate) sessions: HashMap<String, &'static str>,
     /// Set by the test control: the next consent redirect gets a tampered `state`.
     pub(crate) tamper_next_state: bool,
     pub(crate) stats: DemoStats,
@@ -163,6 +165,7 @@ impl State {
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             next_family: 1,
+            sessions: HashMap::new(),
             tamper_next_state: false,
             stats: DemoStats::default(),
         }

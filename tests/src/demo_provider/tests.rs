@@ -1063,3 +1063,90 @@ async fn dropping_the_server_stops_it() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn a_signed_in_browser_skips_the_login_form_until_its_cookie_is_gone() {
+    let server = start(DemoConfig::default()).await;
+    let client = client();
+    let (_, challenge) = pkce();
+    let request_id = open_request(&client, &server, "s1", &challenge).await;
+    let response = client
+        .post(server.endpoint("login"))
+        .form(&[
+            ("request_id", request_id.as_str()),
+            ("username", DEMO_USERNAME),
+            ("password", DEMO_PASSWORD),
+        ])
+        .send()
+        .await
+        .expect("POST /login succeeds");
+    let cookie = response
+        .headers()
+        .get(reqwest::header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie")
+        .to_owned();
+    assert!(
+        cookie.starts_with("demo_session=") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().expect("name=value").to_owned();
+
+    // The same browser, a new authorization request: straight to consent, and consent works.
+    let url = authorize_url(&server, &valid_request("s2", &challenge));
+    let resumed = client
+        .get(url.clone())
+        .header(reqwest::header::COOKIE, &session)
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(resumed.status(), StatusCode::OK);
+    let html = resumed.text().await.expect("body");
+    assert!(
+        html.contains("id=\"approve\"") && !html.contains("id=\"username\""),
+        "{html}"
+    );
+    let redirect = decide(&client, &server, &hidden_request_id(&html), "approve").await;
+    assert_eq!(redirect.status(), StatusCode::SEE_OTHER);
+    assert!(query_param(&location(&redirect), "code").is_some());
+    assert_eq!(server.stats().sessions_resumed, 1);
+
+    // Without the cookie, or with one the server never set, the login form is back.
+    for sent in [None, Some("demo_session=forged")] {
+        let mut request = client.get(url.clone());
+        if let Some(sent) = sent {
+            request = request.header(reqwest::header::COOKIE, sent);
+        }
+        let html = request
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body");
+        assert!(html.contains("id=\"username\""), "{sent:?}: {html}");
+    }
+    assert_eq!(server.stats().sessions_resumed, 1);
+}
+
+#[tokio::test]
+async fn the_hostile_page_exists_only_with_test_controls() {
+    let with = start(DemoConfig {
+        test_controls: true,
+        ..DemoConfig::default()
+    })
+    .await;
+    let (status, html, _) = get_text(&client(), with.endpoint("_control/hostile-page")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("__TAURI_INTERNALS__") && html.contains("id=\"to-data\""));
+    let away = client()
+        .get(with.endpoint("_control/redirect-away"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(away.status(), StatusCode::FOUND);
+    assert_eq!(location(&away).as_str(), hostile::FOREIGN_URL);
+    let without = start(DemoConfig::default()).await;
+    let (status, _, _) = get_text(&client(), without.endpoint("_control/hostile-page")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
