@@ -71,6 +71,9 @@ pub fn run() {
             ipc::connect,
             ipc::disconnect,
             ipc::refresh_account,
+            ipc::account_report,
+            ipc::test_api_call,
+            ipc::save_report,
         ])
         .build(tauri::generate_context!());
     let app = match app {

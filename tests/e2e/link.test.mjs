@@ -1,6 +1,8 @@
 // The walking skeleton's user path: link the demo account through the embedded login window, restart,
 // disconnect; and the ways a sign-in can end badly (window closed, consent denied, forged state).
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { By } from 'selenium-webdriver';
 import {
   accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, keyringLookup, keyringService, openApp,
@@ -62,6 +64,43 @@ export const tests = [
     assert.deepEqual(await accountIds(driver), [ctx.accountId]);
     const state = await driver.findElement(By.css(`li[data-account-id="${ctx.accountId}"] .account-state`));
     assert.equal(await state.getText(), 'Connected');
+  }],
+
+  ["shows an account's details and diagnostics, never a secret", async (ctx) => {
+    const driver = await session(ctx);
+    const service = keyringService(ctx.home);
+    const secrets = ['access_token', 'refresh_token', 'id_token'].map((k) => keyringLookup(service, `${ctx.accountId}/${k}`)).filter(Boolean);
+    assert.ok(secrets.length >= 2, 'the tokens are in the keyring');
+    await driver.findElement(By.css(`li[data-account-id="${ctx.accountId}"] button.diagnose`)).click();
+    const dialog = await driver.findElement(By.id('diagnose'));
+    await driver.wait(async () => (await dialog.findElements(By.css('.timeline li'))).length >= 4, 20_000);
+    const kinds = await Promise.all((await dialog.findElements(By.css('.timeline li'))).map((li) => li.getAttribute('data-kind')));
+    for (const kind of ['flowStarted', 'redirectReceived', 'codeExchange', 'stateChanged']) assert.ok(kinds.includes(kind), `${kind} in ${kinds}`);
+    const text = await dialog.getText();
+    const fp = createHash('sha256').update(keyringLookup(service, `${ctx.accountId}/refresh_token`)).digest('hex').slice(0, 8);
+    assert.match(text, new RegExp(`fingerprint ${fp}`), 'the refresh token is shown by its fingerprint');
+    assert.match(text, /Keyring\s*write, read and delete ok/);
+    assert.match(text, /Code exchanged — HTTP 200/);
+    await dialog.findElement(By.css('button.test-api')).click();
+    await driver.wait(async () => /HTTP 200/.test(await dialog.findElement(By.css('.diagnose-status')).getText()), 20_000);
+    await driver.wait(async () => (await dialog.findElements(By.css('.timeline li[data-kind="apiTest"]'))).length > 0, 20_000);
+    await screenshot(driver, 'diagnose-en');
+    await dialog.findElement(By.css('button.save-report')).click();
+    let saved;
+    await driver.wait(async () => {
+      saved = (await dialog.findElement(By.css('.diagnose-status')).getText()).match(/Report saved to (.+\.txt)$/)?.[1];
+      return Boolean(saved);
+    }, 20_000);
+    const report = readFileSync(saved, 'utf8');
+    assert.match(report, /support report/);
+    assert.match(report, new RegExp(fp));
+    const page = await driver.getPageSource();
+    for (const secret of secrets) {
+      assert.ok(!report.includes(secret), 'no token in the saved report');
+      assert.ok(!page.includes(secret), 'no token in the window');
+    }
+    await dialog.findElement(By.css('button.close-diagnose')).click();
+    await driver.wait(async () => (await dialog.getAttribute('open')) === null, 5_000);
   }],
 
   ['speaks German when switched', async (ctx) => {

@@ -8,4 +8,5 @@ mod link;
 mod refresh;
 pub mod oidc;
 mod seeds;
+mod ui_text;
 mod vault;

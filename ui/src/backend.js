@@ -15,3 +15,6 @@ export const connect = (providerId, tenant) => invoke('connect', { providerId, t
 export const disconnect = (accountId) => invoke('disconnect', { accountId });
 export const refreshAccount = (accountId) => invoke('refresh_account', { accountId });
 export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));
+export const accountReport = (accountId) => invoke('account_report', { accountId });
+export const testApiCall = (accountId) => invoke('test_api_call', { accountId });
+export const saveReport = (accountId) => invoke('save_report', { accountId });

@@ -2,13 +2,14 @@
 import * as backend from './backend.js';
 import { language, onLanguageChange, setLanguage, t, translateStatic } from './i18n.js';
 import { renderAccounts } from './views/accounts.js';
+import { openDiagnostics } from './views/diagnose.js';
 import { clear, show } from './views/message.js';
 import { renderProviders } from './views/providers.js';
 
 const state = { providers: { providers: [], problems: [] }, accounts: [], refreshing: new Set() };
 
 function renderAccountList() {
-  renderAccounts(state.accounts, { onDisconnect: doDisconnect, onRefresh: doRefresh, refreshing: state.refreshing });
+  renderAccounts(state.accounts, { onDisconnect: doDisconnect, onRefresh: doRefresh, onDiagnose: openDiagnostics, refreshing: state.refreshing });
 }
 
 function render() {

@@ -103,6 +103,40 @@ pub async fn refresh_account(app: AppHandle, account_id: String) -> Result<Accou
     view.ok_or_else(|| LinkError::UnknownAccount(account_id).into())
 }
 
+/// What [`account_report`] returns: the support report, and the same as text for copying.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportView {
+    /// The report.
+    pub report: crate::diagnostics::report::Report,
+    /// The report as text.
+    pub text: String,
+}
+
+/// The support report of an account: state, token inspector, likely causes, probes, timeline.
+#[tauri::command]
+pub async fn account_report(linker: Shared<'_>, account_id: String) -> Result<ReportView, IpcError> {
+    let report = linker.report(&account_id).await?;
+    Ok(ReportView { text: report.to_text(), report })
+}
+
+/// Calls the provider's test URL with the account's token ("Test API call").
+#[tauri::command]
+pub async fn test_api_call(app: AppHandle, linker: Shared<'_>, account_id: String) -> Result<crate::oauth::api::ApiAnswer, IpcError> {
+    let answer = linker.test_api(&account_id).await;
+    // A 401 may have refreshed the tokens.
+    accounts_changed(&app);
+    Ok(answer?)
+}
+
+/// Saves the support report as a text file in the user's Downloads folder; returns its path.
+#[tauri::command]
+pub async fn save_report(linker: Shared<'_>, account_id: String) -> Result<String, IpcError> {
+    let report = linker.report(&account_id).await?;
+    let folder = dirs::download_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+    let path = crate::diagnostics::report::save(&report, &folder).map_err(|e| IpcError { code: "save_report".into(), message: e })?;
+    Ok(path.display().to_string())
+}
+
 /// The account list changed here (linked, disconnected): tell the UI and the refresher.
 pub fn accounts_changed(app: &AppHandle) {
     emit(app, EVENT_ACCOUNTS_CHANGED, ());

@@ -30,10 +30,10 @@ function problem(account) {
 }
 
 /**
- * Renders the account list. `refreshing` is the set of account ids being refreshed; `onRefresh(account)`
- * and `onDisconnect(account, name)` (after the user confirmed) are the actions.
+ * Renders the account list. `refreshing` is the set of account ids being refreshed; `onRefresh(account)`,
+ * `onDiagnose(account, name)` and `onDisconnect(account, name)` (after the user confirmed) are the actions.
  */
-export function renderAccounts(accounts, { onDisconnect, onRefresh, refreshing = new Set() }) {
+export function renderAccounts(accounts, { onDisconnect, onRefresh, onDiagnose, refreshing = new Set() }) {
   const list = document.getElementById('accounts');
   document.getElementById('accounts-empty').hidden = accounts.length > 0;
   list.replaceChildren(
@@ -54,6 +54,7 @@ export function renderAccounts(accounts, { onDisconnect, onRefresh, refreshing =
           ...(canRefresh
             ? [h('button', { type: 'button', class: 'refresh', disabled: refreshing.has(a.id), onClick: () => onRefresh(a, name) }, t('account.refresh'))]
             : []),
+          h('button', { type: 'button', class: 'diagnose', onClick: () => onDiagnose(a, name) }, t('account.diagnose')),
           h('button', { type: 'button', class: 'disconnect', onClick: ask }, t('account.disconnect')),
         );
       };
