@@ -115,7 +115,8 @@ impl Vault {
         id: Option<&IdToken>,
     ) -> Result<(), VaultError> {
         if let Some(r) = refresh {
-            self.put(account_id, SecretKind::RefreshToken, r.secret()).await?;
+            // The provider has already rotated it: a keyring that stumbles once must not lose it.
+            with_retries(REFRESH_TOKEN_ATTEMPTS, || self.put(account_id, SecretKind::RefreshToken, r.secret())).await?;
         }
         self.put(account_id, SecretKind::AccessToken, access.secret()).await?;
         if let Some(id) = id {
@@ -191,7 +192,38 @@ fn is_no_service(name: Option<&str>) -> bool {
     ) || name.is_some_and(|n| n.starts_with("org.freedesktop.DBus.Error.Spawn."))
 }
 
+/// Keyring calls in flight at once from this process. The Secret Service answers one call at a time, so
+/// more would only queue there, where a slow keyring (thousands of entries, a busy disk) lets queued calls
+/// run into D-Bus's 25 s reply timeout; queued here, they just wait.
+pub const CONCURRENT_CALLS: usize = 2;
+
+/// How often a rotated refresh token's write is tried before the refresh is given up.
+pub const REFRESH_TOKEN_ATTEMPTS: u32 = 3;
+
+static CALLS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_CALLS);
+
+/// Runs `op` up to `attempts` times while it fails for a reason other than a missing or locked keyring,
+/// with a short pause between tries.
+async fn with_retries<F, Fut>(attempts: u32, mut op: F) -> Result<(), VaultError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), VaultError>>,
+{
+    let mut tried = 0;
+    loop {
+        tried += 1;
+        match op().await {
+            Err(VaultError::Failed(why)) if tried < attempts => {
+                tracing::warn!(attempt = tried, error = why.as_str(), "keyring write failed; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(tried))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, VaultError> + Send + 'static) -> Result<T, VaultError> {
+    let _permit = CALLS.acquire().await.map_err(|e| VaultError::Failed(format!("keyring queue closed: {e}")))?;
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| VaultError::Failed(format!("keyring worker stopped: {e}")))?
@@ -208,6 +240,24 @@ mod tests {
 
     fn platform(e: Ss) -> keyring::Error {
         keyring::Error::PlatformFailure(Box::new(e))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refresh_token_write_that_stumbles_is_tried_again_but_not_forever() {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let flaky = |fail_times: u32| {
+            let calls = &calls;
+            move || {
+                let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async move { if n < fail_times { Err(VaultError::Failed("no reply".into())) } else { Ok(()) } }
+            }
+        };
+        assert_eq!(with_retries(3, flaky(2)).await, Ok(()));
+        assert_eq!(calls.swap(0, std::sync::atomic::Ordering::SeqCst), 3);
+        assert_eq!(with_retries(3, flaky(5)).await, Err(VaultError::Failed("no reply".into())));
+        assert_eq!(calls.swap(0, std::sync::atomic::Ordering::SeqCst), 3, "three attempts, then the error");
+        let locked = || async { Err::<(), _>(VaultError::Locked) };
+        assert_eq!(with_retries(3, locked).await, Err(VaultError::Locked), "a locked keyring is said at once");
     }
 
     #[test]
