@@ -146,3 +146,80 @@ async fn support_sees_why_an_account_broke_and_never_a_secret() {
     }
     linker.vault().delete_account(id).await.expect("clean up");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn youthweb_workfront_and_failed_sign_ins_leak_no_secret_either() {
+    use account_linker_tests::emulators::workfront::{WorkfrontConfig, WorkfrontServer, WF_CLIENT_SECRET};
+    use account_linker_tests::emulators::youthweb::{YouthwebConfig, YouthwebServer, YW_CLIENT_SECRET};
+    let yw = YouthwebServer::start(YouthwebConfig::default()).await.expect("youthweb");
+    let wf = WorkfrontServer::start(WorkfrontConfig::default()).await.expect("workfront");
+    let home = tempfile::tempdir().expect("tmp");
+    std::fs::write(home.path().join("providers.toml"), format!("{}\n{}", crate::seeds::youthweb_toml(&yw), crate::seeds::workfront_toml(&wf)))
+        .expect("providers.toml");
+    let paths = AppPaths::isolated(home.path());
+    let catalogue = Catalogue::load(&paths.config_dir);
+    assert!(catalogue.problems().is_empty(), "{:?}", catalogue.problems());
+    let linker = Linker::new(&paths, catalogue).expect("linker");
+    let link = |provider: &'static str, tenant: Option<&'static str>, decision: &'static str| {
+        let linker = &linker;
+        async move {
+            let start = linker.begin(provider, tenant).await?;
+            let location = browser::authorize(&start.authorize_url, decision).await;
+            linker.complete(&start.flow_id, &location).await
+        }
+    };
+
+    // Two accounts, their APIs called, Workfront refreshed (rotation); then sign-ins that fail: consent
+    // denied, and a token endpoint answering an HTML error page.
+    let youthweb = link("youthweb", None, "approve").await.expect("youthweb linked");
+    let workfront = link("workfront", Some("acme"), "approve").await.expect("workfront linked");
+    assert_eq!(linker.test_api(&youthweb.id).await.expect("api").status, 200);
+    assert_eq!(linker.test_api(&workfront.id).await.expect("api").status, 200);
+    linker.refresh(&workfront.id).await.expect("workfront refresh");
+    assert_eq!(link("youthweb", None, "deny").await.expect_err("denied").code(), "access_denied");
+    wf.fail_next_token(1, Fault::Status500Html);
+    assert_eq!(link("workfront", Some("acme"), "approve").await.expect_err("500").code(), "token_exchange");
+
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["token", youthweb.id.as_str()],
+        vec!["token", workfront.id.as_str()],
+        vec!["diagnose", youthweb.id.as_str()],
+        vec!["diagnose", workfront.id.as_str(), "--json"],
+        vec!["log", "app", "--json"],
+        vec!["providers", "--json"],
+        vec!["accounts", "--json"],
+    ] {
+        let out = cli(home.path(), &args).await;
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        outputs.push((args.join(" "), out));
+    }
+    let app_log: serde_json::Value = serde_json::from_slice(&outputs[4].1.stdout).expect("json");
+    let kinds: Vec<&str> = app_log["entries"].as_array().expect("entries").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "flowFailed").count(), 2, "{app_log:#}");
+    let yw_report = text(&outputs[2].1.stdout);
+    assert!(yw_report.contains("offers no token refresh"), "Youthweb's missing refresh is explained: {yw_report}");
+    let wf_report: serde_json::Value = serde_json::from_slice(&outputs[3].1.stdout).expect("json");
+    assert_eq!(wf_report["inspection"]["presentedAs"], "sessionID: …");
+
+    let mut secrets = yw.issued_secrets();
+    secrets.extend(wf.issued_secrets());
+    secrets.extend([YW_CLIENT_SECRET.to_owned(), WF_CLIENT_SECRET.to_owned()]);
+    assert!(secrets.len() >= 8, "{}", secrets.len());
+    // providers.toml holds the client secrets the user typed: it is the one file allowed to.
+    let mut haystacks: Vec<(String, String)> = all_files(home.path()).into_iter().filter(|(n, _)| !n.ends_with("providers.toml")).collect();
+    for (name, out) in &outputs {
+        if !name.starts_with("token ") {
+            haystacks.push((format!("{name} stdout"), text(&out.stdout)));
+        }
+        haystacks.push((format!("{name} stderr"), text(&out.stderr)));
+    }
+    for secret in &secrets {
+        for (name, hay) in &haystacks {
+            assert!(!hay.contains(secret.as_str()), "a secret ({}…) leaked into {name}", &secret[..6.min(secret.len())]);
+        }
+    }
+    for account in [&youthweb, &workfront] {
+        linker.vault().delete_account(&account.id).await.expect("clean up");
+    }
+}

@@ -172,6 +172,11 @@ impl WorkfrontServer {
         url
     }
 
+    /// Every secret issued so far (codes, access and refresh tokens), for redaction tests.
+    pub fn issued_secrets(&self) -> Vec<String> {
+        self.shared.core.lock().issued.clone()
+    }
+
     /// A snapshot of the statistics.
     pub fn stats(&self) -> EmulatorStats {
         self.shared.core.lock().stats.clone()
