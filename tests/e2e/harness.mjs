@@ -174,7 +174,10 @@ export async function decide(driver, decision) {
     // Consent pages with only a "Continue" button (oidc-provider) approve with it.
     const css = decision === 'approve' ? '#approve, form:has(input[name="prompt"][value="consent"]) button[type="submit"]' : `#${decision}`;
     const button = await driver.wait(until.elementLocated(By.css(css)), TIMEOUT);
-    await button.click();
+    // A WebDriver click waits for the navigation it starts. When that navigation ends the sign-in, the app
+    // closes the window during the wait, and WebKitWebDriver then hangs until its 300 s timeout. A click
+    // from a page task starts the same navigation without a command waiting on it.
+    await driver.executeScript('const b = arguments[0]; setTimeout(() => b.click(), 0);', button);
   });
 }
 
