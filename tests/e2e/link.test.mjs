@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { By } from 'selenium-webdriver';
 import {
-  accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, keyringLookup, keyringService, openApp,
+  ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, keyringLookup, keyringService, openApp,
   screenshot, signIn, switchToLoginWindow, waitForMessage,
 } from './harness.mjs';
 
@@ -99,6 +100,10 @@ export const tests = [
       assert.ok(!report.includes(secret), 'no token in the saved report');
       assert.ok(!page.includes(secret), 'no token in the window');
     }
+    // The app's own log (debug level in the tests) holds no token either.
+    const appLog = readFileSync(join(ARTIFACTS, 'app.log'), 'utf8');
+    assert.ok(appLog.length > 0, 'the app log was written');
+    for (const secret of secrets) assert.ok(!appLog.includes(secret), 'no token in the app log');
     await dialog.findElement(By.css('button.close-diagnose')).click();
     await driver.wait(async () => (await dialog.getAttribute('open')) === null, 5_000);
   }],

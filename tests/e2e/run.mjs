@@ -33,6 +33,8 @@ try {
     ACCOUNT_LINKER_HOME: home,
     ACCOUNT_LINKER_DEMO_URL: demoUrl,
     ACCOUNT_LINKER_LOG_FILE: join(ARTIFACTS, 'app.log'),
+    // Debug level, so that the redaction checks read the most the app ever logs.
+    ACCOUNT_LINKER_LOG: 'debug',
   });
   ctx.driverLog = driver.log;
   for (const [name, fn] of tests) {

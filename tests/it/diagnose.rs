@@ -176,6 +176,12 @@ async fn youthweb_workfront_and_failed_sign_ins_leak_no_secret_either() {
     assert_eq!(linker.test_api(&youthweb.id).await.expect("api").status, 200);
     assert_eq!(linker.test_api(&workfront.id).await.expect("api").status, 200);
     linker.refresh(&workfront.id).await.expect("workfront refresh");
+    // Every kind of broken token answer, each recorded in the timeline and retried later.
+    for fault in [Fault::Status503, Fault::TooMany429 { retry_after_secs: 1 }, Fault::MalformedJson, Fault::EmptyBody, Fault::Status500Html] {
+        wf.fail_next_token(1, fault);
+        linker.refresh(&workfront.id).await.expect_err("a broken answer");
+    }
+    linker.refresh(&workfront.id).await.expect("recovers");
     assert_eq!(link("youthweb", None, "deny").await.expect_err("denied").code(), "access_denied");
     wf.fail_next_token(1, Fault::Status500Html);
     assert_eq!(link("workfront", Some("acme"), "approve").await.expect_err("500").code(), "token_exchange");
@@ -201,6 +207,11 @@ async fn youthweb_workfront_and_failed_sign_ins_leak_no_secret_either() {
     assert!(yw_report.contains("offers no token refresh"), "Youthweb's missing refresh is explained: {yw_report}");
     let wf_report: serde_json::Value = serde_json::from_slice(&outputs[3].1.stdout).expect("json");
     assert_eq!(wf_report["inspection"]["presentedAs"], "sessionID: …");
+    let refreshes: Vec<&serde_json::Value> =
+        wf_report["timeline"]["entries"].as_array().expect("entries").iter().filter(|e| e["kind"] == "refresh").collect();
+    assert_eq!(refreshes.len(), 7, "every refresh is in the timeline");
+    assert_eq!(refreshes.iter().filter(|e| e["ok"] == false).count(), 5);
+    assert!(refreshes.iter().any(|e| e["status"] == 429));
 
     let mut secrets = yw.issued_secrets();
     secrets.extend(wf.issued_secrets());
