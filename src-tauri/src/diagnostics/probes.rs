@@ -48,12 +48,20 @@ pub async fn run(vault: &Vault, http: &reqwest::Client, token_url: Option<&Url>)
         Some(url) => clock_check(http, url).await,
         None => ("not checked (no token endpoint)".into(), None),
     };
-    Probes {
-        keyring: keyring_probe(vault).await,
-        scheme_handler: command_line("xdg-mime", &["query", "default", &format!("x-scheme-handler/{SCHEME}")])
+    // The helper programs run on the blocking pool, never on an async worker.
+    let desktop = tokio::task::spawn_blocking(|| {
+        let scheme = command_line("xdg-mime", &["query", "default", &format!("x-scheme-handler/{SCHEME}")])
             .map(|s| if s.is_empty() { "not registered with the desktop (the system-browser sign-in can't return to the app)".into() } else { s })
-            .unwrap_or_else(|e| format!("unknown ({e})")),
-        webkitgtk: command_line("dpkg-query", &["-W", "-f", "${Version}", "libwebkit2gtk-4.1-0"]).unwrap_or_else(|e| format!("unknown ({e})")),
+            .unwrap_or_else(|e| format!("unknown ({e})"));
+        let webkit = command_line("dpkg-query", &["-W", "-f", "${Version}", "libwebkit2gtk-4.1-0"]).unwrap_or_else(|e| format!("unknown ({e})"));
+        (scheme, webkit)
+    });
+    let keyring = keyring_probe(vault).await;
+    let (scheme_handler, webkitgtk) = desktop.await.unwrap_or_else(|e| (format!("unknown ({e})"), format!("unknown ({e})")));
+    Probes {
+        keyring,
+        scheme_handler,
+        webkitgtk,
         proxies: proxies(std::env::vars()),
         clock,
         clock_skew_secs,
