@@ -43,6 +43,7 @@ pub fn run() {
     };
     tracing::info!(data_dir = %paths.data_dir.display(), keyring_service = linker.vault().service(), "starting");
     let background = args.iter().any(|a| a == desktop::autostart::BACKGROUND_FLAG);
+    let accounts_dir = paths.data_dir.clone();
     let app = tauri::Builder::default()
         .manage(linker)
         .setup(move |app| {
@@ -56,6 +57,13 @@ pub fn run() {
             });
             app.manage(refresher);
             tauri::async_runtime::spawn(ipc::notices::forward(handle.clone(), notices_rx));
+            // Changes made by another process (the command line) show at once.
+            let (watched, events) = (accounts_dir.clone(), handle.clone());
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = accounts::watch::changes(&watched, "accounts.json", || ipc::accounts_changed(&events)).await {
+                    tracing::warn!(error = %e, "not watching the account file; changes from the command line show on reload");
+                }
+            });
             let in_tray = windows::tray::create(&handle).is_some();
             app.manage(InTray(in_tray));
             if background && in_tray {

@@ -1,12 +1,13 @@
 // The walking skeleton's user path: link the demo account through the embedded login window, restart,
 // disconnect; and the ways a sign-in can end badly (window closed, consent denied, forged state).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { By } from 'selenium-webdriver';
 import {
-  ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, keyringLookup, keyringService, openApp,
+  APP, ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, keyringLookup, keyringService, openApp,
   screenshot, signIn, switchToLoginWindow, waitForMessage,
 } from './harness.mjs';
 
@@ -167,5 +168,22 @@ export const tests = [
     assert.equal(await driver.findElement(By.id('accounts-empty')).isDisplayed(), true);
     assert.equal(refreshTokenOf(ctx, ctx.accountId), null, 'the refresh token left the keyring');
     assert.equal(keyringLookup(keyringService(ctx.home), `${ctx.accountId}/access_token`), null);
+  }],
+
+  ['changes made on the command line show in the open window at once', async (ctx) => {
+    const driver = await session(ctx);
+    await clickConnect(driver, 'demo');
+    await switchToLoginWindow(driver);
+    await signIn(driver);
+    await decide(driver, 'approve');
+    await backToMain(driver);
+    await driver.wait(async () => (await accountIds(driver)).length === 1, 20_000);
+    const [id] = await accountIds(driver);
+    const env = { ...process.env, ACCOUNT_LINKER_HOME: ctx.home, ACCOUNT_LINKER_DEMO_URL: ctx.demoUrl };
+    const out = execFileSync(APP, ['disconnect', id], { env, encoding: 'utf8' });
+    assert.match(out, /disconnected/);
+    // No reload, no click: the window follows the account file.
+    await driver.wait(async () => (await accountIds(driver)).length === 0, 5_000);
+    assert.equal(await driver.findElement(By.id('accounts-empty')).isDisplayed(), true);
   }],
 ];

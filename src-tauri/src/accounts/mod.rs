@@ -6,6 +6,7 @@
 //! it, so the app and a command line running at the same time never overwrite each other's changes.
 
 pub mod lock;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::io::Write;
