@@ -192,8 +192,8 @@ export async function clickConnect(driver, providerId) {
 
 /** The ids of the accounts the main window lists. */
 export async function accountIds(driver) {
-  const items = await driver.findElements(By.css('#accounts li[data-account-id]'));
-  return Promise.all(items.map((el) => el.getAttribute('data-account-id')));
+  // Read in one step: the list may be redrawn between finding the items and reading them.
+  return driver.executeScript("return [...document.querySelectorAll('#accounts li[data-account-id]')].map((li) => li.dataset.accountId);");
 }
 
 /** Waits for the status banner to show `kind` (and `code`, if given); returns its code and text. */

@@ -6,7 +6,7 @@ import { openDiagnostics } from './views/diagnose.js';
 import { clear, show } from './views/message.js';
 import { renderProviders } from './views/providers.js';
 
-const state = { providers: { providers: [], problems: [] }, accounts: [], refreshing: new Set() };
+const state = { providers: { providers: [], problems: [] }, accounts: [], refreshing: new Set(), loaded: false };
 
 function renderAccountList() {
   renderAccounts(state.accounts, { onDisconnect: doDisconnect, onRefresh: doRefresh, onDiagnose: openDiagnostics, refreshing: state.refreshing });
@@ -20,8 +20,14 @@ function render() {
 
 async function reloadAccounts() {
   try {
-    state.accounts = await backend.listAccounts();
+    const accounts = await backend.listAccounts();
+    // The same change can be announced twice (by the action and by the account file): an unchanged list
+    // is not drawn again, so nothing flickers and no element the user is on is replaced.
+    const unchanged = state.loaded && state.refreshing.size === 0 && JSON.stringify(accounts) === JSON.stringify(state.accounts);
+    state.accounts = accounts;
     state.refreshing.clear();
+    state.loaded = true;
+    if (unchanged) return;
   } catch (e) {
     show('error', t('accounts.loadFailed', { message: e.message }), e.code);
   }
