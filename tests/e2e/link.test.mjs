@@ -86,6 +86,13 @@ export const tests = [
     await dialog.findElement(By.css('button.test-api')).click();
     await driver.wait(async () => /HTTP 200/.test(await dialog.findElement(By.css('.diagnose-status')).getText()), 20_000);
     await driver.wait(async () => (await dialog.findElements(By.css('.timeline li[data-kind="apiTest"]'))).length > 0, 20_000);
+    await dialog.findElement(By.css('button.refresh-now')).click();
+    await driver.wait(async () => (await dialog.findElements(By.css('.timeline li[data-kind="refresh"]'))).length > 0, 20_000);
+    assert.match(await dialog.findElement(By.css('.diagnose-status')).getText(), /Refreshed/);
+    // The refresh rotated the tokens: the new ones must not leak either, and the report shows the new fingerprint.
+    secrets.push(...['access_token', 'refresh_token', 'id_token'].map((k) => keyringLookup(service, `${ctx.accountId}/${k}`)).filter(Boolean));
+    const rotatedFp = createHash('sha256').update(keyringLookup(service, `${ctx.accountId}/refresh_token`)).digest('hex').slice(0, 8);
+    assert.notEqual(rotatedFp, fp, 'the refresh token rotated');
     await screenshot(driver, 'diagnose-en');
     await dialog.findElement(By.css('button.save-report')).click();
     let saved;
@@ -95,7 +102,7 @@ export const tests = [
     }, 20_000);
     const report = readFileSync(saved, 'utf8');
     assert.match(report, /support report/);
-    assert.match(report, new RegExp(fp));
+    assert.match(report, new RegExp(rotatedFp));
     const page = await driver.getPageSource();
     for (const secret of secrets) {
       assert.ok(!report.includes(secret), 'no token in the saved report');

@@ -132,7 +132,20 @@ export async function openDiagnostics(account, name) {
     }
   };
   const actions = d.querySelector('.diagnose-actions');
-  actions.replaceChildren(
+  const canRefresh = account.hasRefreshToken && account.state.kind === 'connected';
+  const buttons = [
+    canRefresh
+      ? h('button', { type: 'button', class: 'refresh-now', onClick: async () => {
+          status(t('diag.refreshing'));
+          try {
+            await backend.refreshAccount(account.id);
+            status(t('diag.refreshed'), 'success');
+          } catch (e) {
+            status(e.message, 'error');
+          }
+          await load();
+        } }, t('account.refresh'))
+      : null,
     h('button', { type: 'button', class: 'test-api', onClick: async () => {
       status(t('diag.testing'));
       try {
@@ -158,7 +171,8 @@ export async function openDiagnostics(account, name) {
       }
     } }, t('diag.save')),
     h('button', { type: 'button', class: 'close-diagnose primary', onClick: () => d.close() }, t('diag.close')),
-  );
+  ];
+  actions.replaceChildren(...buttons.filter(Boolean));
   d.querySelector('.api-excerpt').hidden = true;
   if (!d.open) d.showModal();
   await load();
