@@ -93,6 +93,7 @@ export const tests = [
     secrets.push(...['access_token', 'refresh_token', 'id_token'].map((k) => keyringLookup(service, `${ctx.accountId}/${k}`)).filter(Boolean));
     const rotatedFp = createHash('sha256').update(keyringLookup(service, `${ctx.accountId}/refresh_token`)).digest('hex').slice(0, 8);
     assert.notEqual(rotatedFp, fp, 'the refresh token rotated');
+    await driver.sleep(300); // let the compositor paint the redrawn report before the picture
     await screenshot(driver, 'diagnose-en');
     await dialog.findElement(By.css('button.save-report')).click();
     let saved;
