@@ -123,7 +123,8 @@ async fn support_sees_why_an_account_broke_and_never_a_secret() {
     let broken = cli(home.path(), &["diagnose", id, "--json"]).await;
     let b: serde_json::Value = serde_json::from_slice(&broken.stdout).expect("json");
     assert_eq!(b["account"]["state"]["kind"], "needsReconnect");
-    assert!(b["explanations"][0].as_str().expect("explained").contains("no longer accepts the refresh token"), "{}", b["explanations"]);
+    assert_eq!(b["explanations"][0]["code"], "refresh_revoked", "{}", b["explanations"]);
+    assert!(b["explanations"][0]["text"].as_str().expect("explained").contains("no longer accepts the refresh token"));
     let unknown = cli(home.path(), &["diagnose", "no-such-account"]).await;
     assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown.stderr));
 

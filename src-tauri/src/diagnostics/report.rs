@@ -28,7 +28,7 @@ pub struct Report {
     /// The token inspector.
     pub inspection: Inspection,
     /// Likely causes, in plain words, most specific first.
-    pub explanations: Vec<String>,
+    pub explanations: Vec<Cause>,
     /// Environment probes.
     pub probes: Probes,
     /// The account's timeline.
@@ -49,27 +49,40 @@ fn has(text: &str, needle: &str) -> bool {
     text.to_ascii_lowercase().contains(needle)
 }
 
+/// A likely cause: a stable code (the UI shows its own words for it, in the user's language) and the
+/// same in English words (the text report, the command line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cause {
+    /// Stable code, e.g. `refresh_revoked`.
+    pub code: &'static str,
+    /// English words.
+    pub text: String,
+    /// For `clock_skew`: local clock minus the provider's, in seconds.
+    pub skew_secs: Option<i64>,
+}
+
 /// Plain-word explanations of the common causes, from the account, its provider and its timeline.
-pub fn explain(account: &Account, provider: Option<&ProviderView>, timeline: &[Entry], clock_skew: Option<i64>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut add = |s: &str| {
-        if !out.iter().any(|o: &String| o == s) {
-            out.push(s.to_owned());
+pub fn explain(account: &Account, provider: Option<&ProviderView>, timeline: &[Entry], clock_skew: Option<i64>) -> Vec<Cause> {
+    let mut out: Vec<Cause> = Vec::new();
+    let mut add = |code: &'static str, s: &str| {
+        if !out.iter().any(|o| o.code == code) {
+            out.push(Cause { code, text: s.to_owned(), skew_secs: None });
         }
     };
     if let AccountState::NeedsReconnect { reason } = &account.state {
         if has(reason, "interrupted") {
-            add("A refresh was interrupted (the app or the computer stopped) after the provider had already issued a new refresh token, so the old one no longer works. Reconnect the account.");
+            add("interrupted", "A refresh was interrupted (the app or the computer stopped) after the provider had already issued a new refresh token, so the old one no longer works. Reconnect the account.");
         } else if has(reason, "reuse") || has(reason, "already been used") {
-            add("The refresh token was used twice (a restored backup, or another copy of the app), and the provider revoked it for safety. Reconnect the account.");
+            add("refresh_reused", "The refresh token was used twice (a restored backup, or another copy of the app), and the provider revoked it for safety. Reconnect the account.");
         } else if has(reason, "invalid_grant") || has(reason, "no longer accepts") {
-            add("The provider no longer accepts the refresh token: it was revoked (password change, signed out everywhere, app access removed), it expired, or a copy of it was used elsewhere. Reconnect the account.");
+            add("refresh_revoked", "The provider no longer accepts the refresh token: it was revoked (password change, signed out everywhere, app access removed), it expired, or a copy of it was used elsewhere. Reconnect the account.");
         } else if has(reason, "does not offer token refresh") || has(reason, "offers no refresh") {
-            add("This provider offers no token refresh: its access tokens end after their lifetime and the account must be reconnected each time.");
+            add("no_refresh", "This provider offers no token refresh: its access tokens end after their lifetime and the account must be reconnected each time.");
         }
     }
     if provider.is_some_and(|p| !p.refresh) {
-        add("This provider offers no token refresh (for example Youthweb, whose tokens last one hour): the user must reconnect when the token expires; the app reminds them ahead of time.");
+        add("no_refresh", "This provider offers no token refresh (for example Youthweb, whose tokens last one hour): the user must reconnect when the token expires; the app reminds them ahead of time.");
     }
     for entry in timeline.iter().rev().take(50) {
         let (error, description) = match &entry.event {
@@ -81,25 +94,29 @@ pub fn explain(account: &Account, provider: Option<&ProviderView>, timeline: &[E
         let both = format!("{error} {description}");
         let code_exchange = matches!(entry.event, Event::CodeExchange(_));
         if error == "access_denied" || has(&description, "denied") && has(&error, "access") {
-            add("The user declined the consent page (access_denied); connecting again and choosing Allow fixes it.");
+            add("consent_denied", "The user declined the consent page (access_denied); connecting again and choosing Allow fixes it.");
         } else if error == "invalid_client" || error == "unauthorized_client" {
-            add("The provider refused the client credentials (invalid_client): the client id or client secret in providers.toml is wrong or was rotated.");
+            add("client_secret_wrong", "The provider refused the client credentials (invalid_client): the client id or client secret in providers.toml is wrong or was rotated.");
         } else if has(&both, "redirect_uri") || has(&both, "redirect uri") {
-            add("The provider refused the redirect URI: register the exact redirect URI shown by `account-linker providers` with the provider.");
+            add("redirect_uri_unregistered", "The provider refused the redirect URI: register the exact redirect URI shown by `account-linker providers` with the provider.");
         } else if code_exchange && error == "invalid_grant" {
-            add("The authorization code was refused (invalid_grant): codes are single-use and short-lived (Workfront's last 2 minutes); a slow or repeated sign-in lets it expire. Connect again.");
+            add("code_expired", "The authorization code was refused (invalid_grant): codes are single-use and short-lived (Workfront's last 2 minutes); a slow or repeated sign-in lets it expire. Connect again.");
         } else if error == "keyring" {
-            add("The system keyring failed (locked, not running, or access denied): unlock it or start a Secret Service, then try again.");
+            add("keyring", "The system keyring failed (locked, not running, or access denied): unlock it or start a Secret Service, then try again.");
         } else if error.starts_with("the token endpoint could not be reached") || matches!(&entry.event, Event::Refresh(x) | Event::CodeExchange(x) if x.status.is_some_and(|s| s >= 500 || s == 429)) {
-            add("The provider was unreachable or overloaded (network down, 5xx or 429); the app retries by itself with growing pauses.");
+            add("provider_down", "The provider was unreachable or overloaded (network down, 5xx or 429); the app retries by itself with growing pauses.");
         }
     }
     if let Some(skew) = clock_skew.filter(|s| s.abs() > 60) {
-        add(&format!(
-            "This computer's clock is {} s {} the provider's: tokens may look expired or not yet valid. Turn on automatic time (NTP).",
-            skew.abs(),
-            if skew > 0 { "ahead of" } else { "behind" }
-        ));
+        out.push(Cause {
+            code: "clock_skew",
+            text: format!(
+                "This computer's clock is {} s {} the provider's: tokens may look expired or not yet valid. Turn on automatic time (NTP).",
+                skew.abs(),
+                if skew > 0 { "ahead of" } else { "behind" }
+            ),
+            skew_secs: Some(skew),
+        });
     }
     out
 }
@@ -170,7 +187,7 @@ impl Report {
             let _ = writeln!(t, "  none found");
         }
         for e in &self.explanations {
-            let _ = writeln!(t, "  - {e}");
+            let _ = writeln!(t, "  - {}", e.text);
         }
         let _ = writeln!(t, "\nEnvironment");
         let _ = write!(t, "{}", self.probes.to_text());
@@ -279,9 +296,10 @@ mod tests {
     #[test]
     fn explains_the_common_causes_in_plain_words() {
         let revoked = account(AccountState::NeedsReconnect { reason: "the provider no longer accepts this account's refresh token (invalid_grant)".into() });
-        assert!(explain(&revoked, None, &[], None)[0].contains("revoked"));
+        assert_eq!(explain(&revoked, None, &[], None)[0].code, "refresh_revoked");
+        assert!(explain(&revoked, None, &[], None)[0].text.contains("revoked"));
         let reused = account(AccountState::NeedsReconnect { reason: "invalid_grant: Refresh token reuse detected".into() });
-        assert!(explain(&reused, None, &[], None)[0].contains("used twice"));
+        assert!(explain(&reused, None, &[], None)[0].text.contains("used twice"));
         let ok = account(AccountState::Connected);
         let cases: [(Event, &str); 6] = [
             (Event::FlowFailed { code: "access_denied".into(), message: "denied".into() }, "declined the consent"),
@@ -293,9 +311,10 @@ mod tests {
         ];
         for (event, words) in cases {
             let said = explain(&ok, None, &[at(event.clone())], None);
-            assert!(said.iter().any(|s| s.contains(words)), "{event:?}: {said:?}");
+            assert!(said.iter().any(|s| s.text.contains(words)), "{event:?}: {said:?}");
         }
-        assert!(explain(&ok, None, &[], Some(-95))[0].contains("95 s behind"));
+        let skew = &explain(&ok, None, &[], Some(-95))[0];
+        assert!(skew.text.contains("95 s behind") && skew.code == "clock_skew" && skew.skew_secs == Some(-95));
         assert!(explain(&ok, None, &[], Some(30)).is_empty(), "30 s of skew is fine");
     }
 

@@ -48,12 +48,20 @@ export function eventText(e) {
   return `${t(`diag.event.${e.kind}`)}${detail ? ` — ${detail()}` : ''}`;
 }
 
+/** A likely cause in the user's language; the backend's English words if this UI has none for it. */
+export function causeText(c) {
+  if (c.code === 'clock_skew') return t(c.skewSecs > 0 ? 'cause.clockAhead' : 'cause.clockBehind', { n: Math.abs(c.skewSecs) });
+  const key = `cause.${c.code}`;
+  const text = t(key);
+  return text === key ? c.text : text;
+}
+
 function render(view) {
   const { report } = view;
   const i = report.inspection;
   const body = dialog().querySelector('.diagnose-body');
   const causes = report.explanations.length
-    ? h('ul', { class: 'causes' }, ...report.explanations.map((c) => h('li', {}, c)))
+    ? h('ul', { class: 'causes' }, ...report.explanations.map((c) => h('li', { dataset: { cause: c.code } }, causeText(c))))
     : h('p', { class: 'muted' }, t('diag.noCauses'));
   const claims = i.accessToken?.jwt ? h('pre', { class: 'claims' }, JSON.stringify(i.accessToken.jwt.claims, null, 2)) : null;
   const p = report.probes;
