@@ -103,7 +103,12 @@ pub fn proxies(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
                     let _ = u.set_password(None);
                     u.to_string()
                 }
-                _ => v,
+                // Not a URL with a scheme (`alice:s3cret@proxy:3128` parses as scheme `alice`): whatever
+                // stands before the last `@` may be credentials.
+                _ => match v.rsplit_once('@') {
+                    Some((head, host)) => format!("{}***@{host}", head.find("://").map_or("", |i| &head[..i + 3])),
+                    None => v,
+                },
             };
             format!("{k}={shown}")
         })
@@ -147,5 +152,7 @@ mod tests {
         let shown = proxies(vars.into_iter());
         assert_eq!(shown, vec!["HTTPS_PROXY=http://***@proxy.example:3128/".to_owned(), "no_proxy=localhost,127.0.0.1".to_owned()]);
         assert!(!shown.concat().contains("s3cret"));
+        let bare = proxies(vec![("http_proxy".to_owned(), "alice:s3cret@proxy.example:3128".to_owned())].into_iter());
+        assert_eq!(bare, vec!["http_proxy=***@proxy.example:3128".to_owned()], "no scheme: still masked");
     }
 }
