@@ -17,4 +17,4 @@ export const refreshAccount = (accountId) => invoke('refresh_account', { account
 export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));
 export const accountReport = (accountId) => invoke('account_report', { accountId });
 export const testApiCall = (accountId) => invoke('test_api_call', { accountId });
-export const saveReport = (accountId) => invoke('save_report', { accountId });
+export const saveReport = (accountId, text) => invoke('save_report', { accountId, text });

@@ -198,15 +198,16 @@ impl Report {
     }
 }
 
-/// Writes the report's text to `folder` as `account-linker-report-<provider>-<UTC time>.txt`.
-pub fn save(report: &Report, folder: &std::path::Path) -> Result<std::path::PathBuf, String> {
-    let stamp = chrono::DateTime::from_timestamp(i64::try_from(report.generated_at).unwrap_or(0), 0)
+/// Writes a report's text (as [`Report::to_text`] made it) to `folder` as
+/// `account-linker-report-<provider>-<UTC time>.txt`.
+pub fn save(text: &str, provider_id: &str, generated_at: u64, folder: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let stamp = chrono::DateTime::from_timestamp(i64::try_from(generated_at).unwrap_or(0), 0)
         .map(|t| t.format("%Y%m%d-%H%M%S").to_string())
-        .unwrap_or_else(|| report.generated_at.to_string());
-    let provider: String = report.account.provider_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+        .unwrap_or_else(|| generated_at.to_string());
+    let provider: String = provider_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     let path = folder.join(format!("account-linker-report-{provider}-{stamp}.txt"));
     std::fs::create_dir_all(folder).map_err(|e| format!("could not create {}: {e}", folder.display()))?;
-    std::fs::write(&path, report.to_text()).map_err(|e| format!("could not write {}: {e}", path.display()))?;
+    std::fs::write(&path, text).map_err(|e| format!("could not write {}: {e}", path.display()))?;
     Ok(path)
 }
 

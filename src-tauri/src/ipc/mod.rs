@@ -128,12 +128,14 @@ pub async fn test_api_call(app: AppHandle, linker: Shared<'_>, account_id: Strin
     Ok(answer?)
 }
 
-/// Saves the support report as a text file in the user's Downloads folder; returns its path.
+/// Saves the support report the window shows (`text`, from [`account_report`], so the probes don't run
+/// again) as a text file in the user's Downloads folder; returns its path.
 #[tauri::command]
-pub async fn save_report(linker: Shared<'_>, account_id: String) -> Result<String, IpcError> {
-    let report = linker.report(&account_id).await?;
+pub async fn save_report(linker: Shared<'_>, account_id: String, text: String) -> Result<String, IpcError> {
+    let account = linker.account_list().await?.into_iter().find(|a| a.id == account_id).ok_or(LinkError::UnknownAccount(account_id))?;
     let folder = dirs::download_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
-    let path = crate::diagnostics::report::save(&report, &folder).map_err(|e| IpcError { code: "save_report".into(), message: e })?;
+    let path = crate::diagnostics::report::save(&text, &account.provider_id, crate::linker::unix_now(), &folder)
+        .map_err(|e| IpcError { code: "save_report".into(), message: e })?;
     Ok(path.display().to_string())
 }
 

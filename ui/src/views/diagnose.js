@@ -172,8 +172,9 @@ export async function openDiagnostics(account, name) {
       status((await copy(current.text)) ? t('diag.copied') : t('diag.copyFailed'), 'success');
     } }, t('diag.copy')),
     h('button', { type: 'button', class: 'save-report', onClick: async () => {
+      if (!current) return;
       try {
-        status(t('diag.saved', { path: await backend.saveReport(account.id) }), 'success');
+        status(t('diag.saved', { path: await backend.saveReport(account.id, current.text) }), 'success');
       } catch (e) {
         status(e.message, 'error');
       }
