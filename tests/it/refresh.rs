@@ -68,6 +68,25 @@ impl Env {
         accounts.into_iter().find(|a| a.id == self.account.id).expect("account still there")
     }
 
+    /// Runs `account-linker refresh` in another process and kills it (SIGKILL) as soon as the emulator's
+    /// statistics satisfy `reached`, i.e. mid-refresh.
+    async fn kill_refresh_when(&self, reached: impl Fn(&account_linker_tests::emulators::EmulatorStats) -> bool) {
+        let mut child = crate::cli::command_in(self.home.path(), &["refresh", &self.account.id])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        tokio::time::timeout(Duration::from_secs(15), async {
+            while !reached(&self.zf.stats()) {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the refresh reached the provider");
+        child.kill().expect("kill -9");
+        child.wait().expect("reaped");
+    }
+
     /// The emulator's count of refresh grants and of rotated refresh tokens presented again.
     fn grants_and_reuse(&self) -> (u64, u64) {
         let s = self.zf.stats();
@@ -254,21 +273,8 @@ async fn offline_then_online_recovers_on_its_own() {
 async fn killed_after_the_provider_rotated_the_token_ends_in_a_clear_reconnect() {
     let env = Env::start(Duration::from_secs(3600), None).await;
     env.zf.fail_next_token(1, Fault::HangAfterIssuing { secs: 30 });
-    let mut child = crate::cli::command_in(env.home.path(), &["refresh", &env.account.id])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    // Wait until the provider committed the rotation, then kill the process before it hears back.
-    tokio::time::timeout(Duration::from_secs(15), async {
-        while env.zf.stats().refresh_grants == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the refresh reached the provider");
-    child.kill().expect("kill -9");
-    child.wait().expect("reaped");
+    // Kill the process once the provider committed the rotation, before it hears back.
+    env.kill_refresh_when(|s| s.refresh_grants > 0).await;
     assert_eq!(env.stored().state, AccountState::Connected, "nothing was recorded yet");
     // The next refresh finds the journal: the provider refuses the spent token, and the account says why.
     let err = env.linker.refresh(&env.account.id).await.expect_err("the spent token is refused");
@@ -283,20 +289,7 @@ async fn killed_before_the_provider_answered_keeps_a_working_token() {
     let env = Env::start(Duration::from_secs(3600), None).await;
     // The provider hangs without processing: the token was never spent.
     env.zf.fail_next_token(1, Fault::Hang { secs: 30 });
-    let mut child = crate::cli::command_in(env.home.path(), &["refresh", &env.account.id])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawn");
-    tokio::time::timeout(Duration::from_secs(15), async {
-        while env.zf.stats().faults_injected == 0 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-    .expect("the refresh reached the provider");
-    child.kill().expect("kill -9");
-    child.wait().expect("reaped");
+    env.kill_refresh_when(|s| s.faults_injected > 0).await;
     env.linker.refresh(&env.account.id).await.expect("the journal's warning was unneeded: the token still works");
     assert_eq!(env.grants_and_reuse(), (1, 0));
     assert_eq!(env.stored().state, AccountState::Connected);

@@ -67,6 +67,28 @@ pub struct Account {
 }
 
 impl Account {
+    /// A connected account at `provider_id` with a refresh token, linked at time 0 and nothing else set,
+    /// for tests to adjust with struct update syntax.
+    #[cfg(test)]
+    pub(crate) fn for_test(id: &str, provider_id: &str) -> Self {
+        Self {
+            id: id.into(),
+            provider_id: provider_id.into(),
+            tenant: None,
+            details: BTreeMap::new(),
+            display_name: None,
+            scopes: vec![],
+            token_type: "Bearer".into(),
+            linked_at: 0,
+            expires_at: None,
+            has_refresh_token: true,
+            state: AccountState::Connected,
+            refreshed_at: None,
+            refreshes: 0,
+            last_error: None,
+        }
+    }
+
     /// When the current tokens were obtained (Unix seconds): the last refresh, else the link.
     pub fn obtained_at(&self) -> u64 {
         self.refreshed_at.unwrap_or(self.linked_at)
@@ -181,20 +203,11 @@ mod tests {
 
     fn account(id: &str) -> Account {
         Account {
-            id: id.into(),
-            provider_id: "demo".into(),
-            tenant: None,
-            details: BTreeMap::new(),
             display_name: Some("a@b.test".into()),
             scopes: vec!["openid".into()],
-            token_type: "Bearer".into(),
             linked_at: 1,
             expires_at: Some(2),
-            has_refresh_token: true,
-            state: AccountState::Connected,
-            refreshed_at: None,
-            refreshes: 0,
-            last_error: None,
+            ..Account::for_test(id, "demo")
         }
     }
 

@@ -141,24 +141,14 @@ impl Notifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accounts::{Account, AccountState};
+    use crate::accounts::Account;
 
     fn account() -> Account {
         Account {
-            id: "acc".into(),
-            provider_id: "youthweb".into(),
-            tenant: None,
-            details: Default::default(),
             display_name: Some("ada@example.org".into()),
-            scopes: vec![],
-            token_type: "Bearer".into(),
-            linked_at: 0,
             expires_at: Some(3600),
             has_refresh_token: false,
-            state: AccountState::Connected,
-            refreshed_at: None,
-                refreshes: 0,
-            last_error: None,
+            ..Account::for_test("acc", "youthweb")
         }
     }
 

@@ -161,25 +161,17 @@ mod tests {
 
     #[test]
     fn inspects_without_any_secret_value() {
-        use crate::accounts::AccountState;
         use crate::oauth::secret::{AccessToken, RefreshToken};
         let mut provider = crate::providers::builtin::all().into_iter().find(|p| p.id == "workfront").expect("workfront");
         provider.scopes = vec!["a".into(), "b".into()];
         let account = Account {
-            id: "x".into(),
-            provider_id: "workfront".into(),
             tenant: Some("acme.my.workfront.com".into()),
-            details: Default::default(),
-            display_name: None,
             scopes: vec!["a".into()],
             token_type: "sessionID".into(),
             linked_at: 1000,
-            expires_at: None,
-            has_refresh_token: true,
-            state: AccountState::Connected,
             refreshed_at: Some(2000),
             refreshes: 3,
-            last_error: None,
+            ..Account::for_test("x", "workfront")
         };
         let tokens = StoredTokens {
             access_token: Some(AccessToken::new("wf_at_secret_value")),

@@ -268,22 +268,7 @@ mod tests {
     use super::*;
 
     fn account(state: AccountState) -> Account {
-        Account {
-            id: "a1".into(),
-            provider_id: "workfront".into(),
-            tenant: None,
-            details: Default::default(),
-            display_name: None,
-            scopes: vec![],
-            token_type: "Bearer".into(),
-            linked_at: 0,
-            expires_at: None,
-            has_refresh_token: true,
-            state,
-            refreshed_at: None,
-            refreshes: 0,
-            last_error: None,
-        }
+        Account { state, ..Account::for_test("a1", "workfront") }
     }
 
     fn at(event: Event) -> Entry {

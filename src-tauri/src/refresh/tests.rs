@@ -45,20 +45,10 @@ impl Fake {
     fn add(&self, id: &str, lifetime_secs: Option<u64>, can_refresh: bool) {
         let now = self.clock.now() / 1000;
         let account = Account {
-            id: id.into(),
-            provider_id: "p".into(),
-            tenant: None,
-            details: BTreeMap::new(),
-            display_name: None,
-            scopes: vec![],
-            token_type: "Bearer".into(),
             linked_at: now,
             expires_at: lifetime_secs.map(|l| now + l),
             has_refresh_token: can_refresh,
-            state: AccountState::Connected,
-            refreshed_at: None,
-            refreshes: 0,
-            last_error: None,
+            ..Account::for_test(id, "p")
         };
         self.accounts.lock().expect("lock").insert(id.into(), Tracked { account, can_refresh, provider_name: "P".into() });
     }

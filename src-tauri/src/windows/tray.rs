@@ -160,20 +160,10 @@ mod tests {
     fn view(id: &str, state: AccountState, last_error: Option<&str>) -> AccountView {
         AccountView {
             account: Account {
-                id: id.into(),
-                provider_id: "zf".into(),
-                tenant: None,
-                details: Default::default(),
                 display_name: Some(format!("{id}@example.org")),
-                scopes: vec![],
-                token_type: "Bearer".into(),
-                linked_at: 0,
-                expires_at: None,
-                has_refresh_token: true,
                 state,
-                refreshed_at: None,
-                refreshes: 0,
                 last_error: last_error.map(str::to_owned),
+                ..Account::for_test(id, "zf")
             },
             provider_name: "Zählerfreunde".into(),
         }
