@@ -181,6 +181,15 @@ export async function decide(driver, decision) {
   });
 }
 
+/** The whole sign-in: Connect, log in in the login window, `decision` on the consent page, back to the main window. */
+export async function signInThroughWindow(driver, providerId, decision = 'approve') {
+  await clickConnect(driver, providerId);
+  await switchToLoginWindow(driver);
+  await signIn(driver);
+  await decide(driver, decision);
+  await backToMain(driver);
+}
+
 /** Clicks Connect on a provider in the main window. */
 export async function clickConnect(driver, providerId) {
   const button = await driver.wait(

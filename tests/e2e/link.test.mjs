@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { By } from 'selenium-webdriver';
 import {
   APP, ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, keyringLookup, keyringService, openApp,
-  screenshot, signIn, switchToLoginWindow, waitForMessage,
+  screenshot, signIn, signInThroughWindow, switchToLoginWindow, waitForMessage,
 } from './harness.mjs';
 
 /** Opens the app for one test and quits it afterwards. */
@@ -141,11 +141,7 @@ export const tests = [
 
   ['denying consent links nothing and says so', async (ctx) => {
     const driver = await session(ctx);
-    await clickConnect(driver, 'demo');
-    await switchToLoginWindow(driver);
-    await signIn(driver);
-    await decide(driver, 'deny');
-    await backToMain(driver);
+    await signInThroughWindow(driver, 'demo', 'deny');
     const msg = await waitForMessage(driver, 'error', 'access_denied');
     assert.match(msg.text, /You declined access at Demo Provider/);
     assert.deepEqual(await accountIds(driver), [ctx.accountId]);
@@ -154,11 +150,7 @@ export const tests = [
   ['a redirect with a forged state is rejected and nothing is stored', async (ctx) => {
     const driver = await session(ctx);
     await demoControl(ctx.demoUrl, 'tamper-next-state');
-    await clickConnect(driver, 'demo');
-    await switchToLoginWindow(driver);
-    await signIn(driver);
-    await decide(driver, 'approve');
-    await backToMain(driver);
+    await signInThroughWindow(driver, 'demo');
     const msg = await waitForMessage(driver, 'error', 'state_mismatch');
     assert.match(msg.text, /state/);
     assert.deepEqual(await accountIds(driver), [ctx.accountId]);
@@ -180,11 +172,7 @@ export const tests = [
 
   ['changes made on the command line show in the open window at once', async (ctx) => {
     const driver = await session(ctx);
-    await clickConnect(driver, 'demo');
-    await switchToLoginWindow(driver);
-    await signIn(driver);
-    await decide(driver, 'approve');
-    await backToMain(driver);
+    await signInThroughWindow(driver, 'demo');
     await driver.wait(async () => (await accountIds(driver)).length === 1, 20_000);
     const [id] = await accountIds(driver);
     const env = { ...process.env, ACCOUNT_LINKER_HOME: ctx.home, ACCOUNT_LINKER_DEMO_URL: ctx.demoUrl };

@@ -4,8 +4,7 @@
 import assert from 'node:assert/strict';
 import { By } from 'selenium-webdriver';
 import {
-  accountIds, backToMain, clickConnect, decide, keyringLookup, keyringService, openApp, screenshot, signIn,
-  switchToLoginWindow, waitForMessage,
+  accountIds, clickConnect, keyringLookup, keyringService, openApp, screenshot, signInThroughWindow, waitForMessage,
 } from './harness.mjs';
 
 async function session(ctx) {
@@ -17,11 +16,7 @@ async function session(ctx) {
 /** Links through the login window; returns the new account's card. */
 async function linkThroughWindow(driver, ctx, providerId, name) {
   const before = await accountIds(driver);
-  await clickConnect(driver, providerId);
-  await switchToLoginWindow(driver);
-  await signIn(driver);
-  await decide(driver, 'approve');
-  await backToMain(driver);
+  await signInThroughWindow(driver, providerId);
   const msg = await waitForMessage(driver, 'success');
   assert.match(msg.text, new RegExp(`${name} account is linked`));
   const ids = (await accountIds(driver)).filter((id) => !before.includes(id));
