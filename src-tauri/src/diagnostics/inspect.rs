@@ -3,13 +3,12 @@
 //! reports can be compared without either holding a token. JWT-shaped tokens are decoded (header and
 //! the claims that explain most problems), without verifying them: this is for reading, never for trust.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::Account;
+use crate::oauth::jwt;
 use crate::providers::Provider;
 use crate::vault::StoredTokens;
 
@@ -32,19 +31,8 @@ pub struct JwtView {
 
 /// Decodes a JWT-shaped token's header and shown claims; `None` for opaque tokens.
 pub fn decode_jwt(token: &str) -> Option<JwtView> {
-    let mut parts = token.split('.');
-    let (header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() {
-        return None;
-    }
-    let part = |p: &str| -> Option<Map<String, Value>> {
-        match serde_json::from_slice(&URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok()?).ok()? {
-            Value::Object(m) => Some(m),
-            _ => None,
-        }
-    };
-    let header: Map<String, Value> = part(header)?.into_iter().filter(|(k, _)| ["alg", "typ", "kid"].contains(&k.as_str())).collect();
-    let claims = part(payload)?.into_iter().filter(|(k, _)| SHOWN_CLAIMS.contains(&k.as_str())).collect();
+    let header = jwt::header(token)?.into_iter().filter(|(k, _)| ["alg", "typ", "kid"].contains(&k.as_str())).collect();
+    let claims = jwt::claims(token)?.into_iter().filter(|(k, _)| SHOWN_CLAIMS.contains(&k.as_str())).collect();
     Some(JwtView { header, claims })
 }
 
@@ -131,6 +119,8 @@ pub fn inspect(account: &Account, provider: Option<&Provider>, tokens: &StoredTo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
 
     fn jwt(header: &str, claims: &str) -> String {
         format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims))

@@ -7,12 +7,27 @@ use serde_json::{Map, Value};
 
 /// The claims of a JWT-shaped string, or `None` if it is not one.
 pub fn claims(token: &str) -> Option<Map<String, Value>> {
+    object(segments(token)?.1)
+}
+
+/// The header (`alg`, `typ`, `kid`, …) of a JWT-shaped string, or `None` if it is not one.
+pub fn header(token: &str) -> Option<Map<String, Value>> {
+    object(segments(token)?.0)
+}
+
+/// The header and payload segments of `header.payload.signature`.
+fn segments(token: &str) -> Option<(&str, &str)> {
     let mut parts = token.split('.');
-    let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    let (header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() {
         return None;
     }
-    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    Some((header, payload))
+}
+
+/// A base64url segment holding a JSON object.
+fn object(segment: &str) -> Option<Map<String, Value>> {
+    let bytes = URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).ok()?;
     match serde_json::from_slice(&bytes).ok()? {
         Value::Object(map) => Some(map),
         _ => None,
