@@ -46,12 +46,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// A throwaway home with `providers.toml` pointing at the emulator.
 fn home_for(zf: &ZaehlerfreundeServer) -> (tempfile::TempDir, AppPaths) {
     let home = tempfile::tempdir().expect("tmp");
-    let toml = format!(
-        "[[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\nuserinfo_url = \"{}\"\n",
-        zf.authorize_endpoint("authorize"),
-        zf.token_endpoint("oauth/token"),
-        zf.authorize_endpoint("userinfo"),
-    );
+    let toml = zf.providers_toml();
     std::fs::write(home.path().join("providers.toml"), toml).expect("providers.toml");
     let paths = AppPaths::isolated(home.path());
     (home, paths)

@@ -13,7 +13,7 @@ use account_linker::linker::Linker;
 use account_linker::paths::AppPaths;
 use account_linker::providers::Catalogue;
 use account_linker::vault::SecretKind;
-use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer, ZF_CLIENT_ID};
+use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer};
 use account_linker_tests::emulators::Fault;
 
 use crate::browser;
@@ -46,17 +46,7 @@ fn all_files(dir: &Path) -> Vec<(String, String)> {
 async fn support_sees_why_an_account_broke_and_never_a_secret() {
     let zf = ZaehlerfreundeServer::start(ZaehlerfreundeConfig::default()).await.expect("emulator");
     let home = tempfile::tempdir().expect("tmp");
-    std::fs::write(
-        home.path().join("providers.toml"),
-        format!(
-            "[[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\nuserinfo_url = \"{}\"\ntest_url = \"{}\"\n",
-            zf.authorize_endpoint("authorize"),
-            zf.token_endpoint("oauth/token"),
-            zf.authorize_endpoint("userinfo"),
-            zf.authorize_endpoint("userinfo"),
-        ),
-    )
-    .expect("providers.toml");
+    std::fs::write(home.path().join("providers.toml"), zf.providers_toml()).expect("providers.toml");
     let paths = AppPaths::isolated(home.path());
     let linker = Linker::new(&paths, Catalogue::load(&paths.config_dir)).expect("linker");
 

@@ -14,7 +14,7 @@ use account_linker::refresh::clock::SystemClock;
 use account_linker::refresh::schedule::Policy;
 use account_linker::refresh::{self, Notice};
 use account_linker::vault::SecretKind;
-use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer, ZF_CLIENT_ID};
+use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer};
 use account_linker_tests::emulators::Fault;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -31,14 +31,6 @@ struct Env {
     account: Account,
 }
 
-fn provider_toml(zf: &ZaehlerfreundeServer, token_url: &str) -> String {
-    format!(
-        "[[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\nauthorize_url = \"{}\"\ntoken_url = \"{token_url}\"\nuserinfo_url = \"{}\"\n",
-        zf.authorize_endpoint("authorize"),
-        zf.authorize_endpoint("userinfo"),
-    )
-}
-
 impl Env {
     /// Links an account whose access tokens live `lifetime`; the token endpoint is `token_url` when given.
     async fn start(lifetime: Duration, token_url: Option<String>) -> Env {
@@ -47,7 +39,7 @@ impl Env {
             .expect("emulator");
         let home = tempfile::tempdir().expect("tmp");
         let token_url = token_url.unwrap_or_else(|| zf.token_endpoint("oauth/token").to_string());
-        std::fs::write(home.path().join("providers.toml"), provider_toml(&zf, &token_url)).expect("providers.toml");
+        std::fs::write(home.path().join("providers.toml"), zf.providers_toml_with_token_url(&token_url)).expect("providers.toml");
         let paths = AppPaths::isolated(home.path());
         let catalogue = Catalogue::load(&paths.config_dir);
         assert!(catalogue.problems().is_empty(), "{:?}", catalogue.problems());
@@ -241,7 +233,7 @@ async fn offline_then_online_recovers_on_its_own() {
     let env = Env::start(Duration::from_secs(2), None).await;
     let target = format!("{}:{}", env.zf.token_base.host_str().expect("host"), env.zf.token_base.port().expect("port"));
     let switch = switch_to(target.parse().expect("addr")).await;
-    std::fs::write(env.home.path().join("providers.toml"), provider_toml(&env.zf, &switch.url)).expect("toml");
+    std::fs::write(env.home.path().join("providers.toml"), env.zf.providers_toml_with_token_url(&switch.url)).expect("toml");
     let linker = Arc::new(Linker::with_http_timeout(&env.paths, Catalogue::load(&env.paths.config_dir), Duration::from_secs(2)).expect("linker"));
     let (tx, mut notices) = mpsc::unbounded_channel();
     let (_handle, _task) = refresh::spawn(linker, SystemClock::new(), quick_policy(), tx);

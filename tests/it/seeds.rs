@@ -33,14 +33,7 @@ async fn link(linker: &Linker, provider: &str, tenant: Option<&str>) -> Result<a
 #[tokio::test]
 async fn zaehlerfreunde_auth0_two_hosts_audience_json_public_client_rotation_revocation() {
     let zf = ZaehlerfreundeServer::start(ZaehlerfreundeConfig::default()).await.expect("emulator");
-    let (_home, linker) = linker(&format!(
-        "[[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\nauthorize_url = \"{}\"\ntoken_url = \"{}\"\nuserinfo_url = \"{}\"\nrevocation_url = \"{}\"\ntest_url = \"{}\"\n",
-        zf.authorize_endpoint("authorize"),
-        zf.token_endpoint("oauth/token"),
-        zf.authorize_endpoint("userinfo"),
-        zf.token_endpoint("oauth/revoke"),
-        zf.token_endpoint("api/v1/meters"),
-    ));
+    let (_home, linker) = linker(&zf.providers_toml());
     assert_ne!(zf.authorize_base.port(), zf.token_base.port(), "two hosts");
     let account = link(&linker, "zaehlerfreunde", None).await.expect("linked");
     assert!(account.has_refresh_token, "offline_access gives a refresh token");

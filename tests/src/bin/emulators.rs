@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use account_linker_tests::emulators::workfront::{WorkfrontConfig, WorkfrontServer, WF_CLIENT_ID, WF_CLIENT_SECRET};
 use account_linker_tests::emulators::youthweb::{YouthwebConfig, YouthwebServer, YW_CLIENT_ID, YW_CLIENT_SECRET};
-use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer, ZF_CLIENT_ID};
+use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer};
 
 const USAGE: &str = "usage: emulators --providers-toml PATH [--zf-access-token-lifetime SECS]";
 
@@ -53,20 +53,14 @@ fn parse_args(args: &[String]) -> Option<Options> {
 fn providers_toml(zf: &ZaehlerfreundeServer, yw: &YouthwebServer, wf: &WorkfrontServer) -> String {
     let wf_base = wf.base_url.as_str().trim_end_matches('/');
     format!(
-        "# Written by tests/src/bin/emulators.rs: the seed providers, served by local emulators.\n\n\
-         [[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\n\
-         authorize_url = \"{}\"\ntoken_url = \"{}\"\nuserinfo_url = \"{}\"\nrevocation_url = \"{}\"\ntest_url = \"{}\"\n\n\
+        "# Written by tests/src/bin/emulators.rs: the seed providers, served by local emulators.\n\n{}\n\
          [[provider]]\nid = \"youthweb\"\nclient_id = \"{YW_CLIENT_ID}\"\nclient_secret = \"{YW_CLIENT_SECRET}\"\n\
          authorize_url = \"{}\"\ntoken_url = \"{}\"\ntest_url = \"{}\"\n\n\
          [[provider]]\nid = \"workfront\"\nclient_id = \"{WF_CLIENT_ID}\"\nclient_secret = \"{WF_CLIENT_SECRET}\"\n\
          authorize_url = \"{wf_base}/wf/{{tenant}}/integrations/oauth2/authorize\"\n\
          token_url = \"{wf_base}/wf/{{tenant}}/integrations/oauth2/api/v1/token\"\n\
          test_url = \"{wf_base}/wf/{{tenant}}/attask/api/v14.0/proj/search\"\n",
-        zf.authorize_endpoint("authorize"),
-        zf.token_endpoint("oauth/token"),
-        zf.authorize_endpoint("userinfo"),
-        zf.token_endpoint("oauth/revoke"),
-        zf.token_endpoint("api/v1/meters"),
+        zf.providers_toml(),
         yw.endpoint("auth/authorize"),
         yw.endpoint("auth/access_token"),
         yw.endpoint("users/me"),

@@ -206,6 +206,24 @@ impl ZaehlerfreundeServer {
         join(&self.token_base, path)
     }
 
+    /// The app's `providers.toml` entry that points the built-in Zählerfreunde provider at this emulator
+    /// (authorize, token, userinfo, revocation and test URLs).
+    pub fn providers_toml(&self) -> String {
+        self.providers_toml_with_token_url(self.token_endpoint("oauth/token").as_str())
+    }
+
+    /// [`ZaehlerfreundeServer::providers_toml`] with another token endpoint (e.g. a proxy in front of it).
+    pub fn providers_toml_with_token_url(&self, token_url: &str) -> String {
+        format!(
+            "[[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"{ZF_CLIENT_ID}\"\nauthorize_url = \"{}\"\ntoken_url = \"{token_url}\"\n\
+             userinfo_url = \"{}\"\nrevocation_url = \"{}\"\ntest_url = \"{}\"\n",
+            self.authorize_endpoint("authorize"),
+            self.authorize_endpoint("userinfo"),
+            self.token_endpoint("oauth/revoke"),
+            self.token_endpoint("api/v1/meters"),
+        )
+    }
+
     /// A snapshot of the statistics.
     pub fn stats(&self) -> EmulatorStats {
         self.shared.core.lock().stats.clone()
