@@ -186,11 +186,6 @@ impl Linker {
         &self.vault
     }
 
-    /// The per-account timelines.
-    pub fn timelines(&self) -> &Timelines {
-        &self.timelines
-    }
-
     /// Adds an event to an account's timeline. A timeline that can't be written is logged, never fatal.
     pub fn note(&self, account_id: &str, event: Event) {
         if let Err(e) = self.timelines.record(account_id, event) {

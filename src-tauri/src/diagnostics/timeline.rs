@@ -6,7 +6,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -203,11 +203,6 @@ impl Timelines {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(TimelineError { action: "remove", path, source: e }),
             _ => Ok(()),
         }
-    }
-
-    /// The folder.
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 
