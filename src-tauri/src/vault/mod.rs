@@ -7,6 +7,9 @@
 
 use crate::oauth::secret::{AccessToken, IdToken, RefreshToken};
 
+#[cfg(target_os = "linux")]
+mod session;
+
 /// The kinds of secret kept per account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecretKind {
@@ -148,6 +151,14 @@ pub fn user(account_id: &str, kind: SecretKind) -> String {
     format!("{account_id}/{}", kind.name())
 }
 
+/// The keyring entry for `user` under `service`. On Linux it goes through the process's one long-lived
+/// Secret Service session ([`session`]); elsewhere through the platform store `keyring` picks.
+#[cfg(target_os = "linux")]
+fn entry(service: &str, user: &str) -> Result<keyring::Entry, VaultError> {
+    Ok(session::SessionCredential::entry(service, user))
+}
+
+#[cfg(not(target_os = "linux"))]
 fn entry(service: &str, user: &str) -> Result<keyring::Entry, VaultError> {
     keyring::Entry::new(service, user).map_err(map_err)
 }
@@ -192,9 +203,10 @@ fn is_no_service(name: Option<&str>) -> bool {
     ) || name.is_some_and(|n| n.starts_with("org.freedesktop.DBus.Error.Spawn."))
 }
 
-/// Keyring calls in flight at once from this process. The Secret Service answers one call at a time, so
-/// more would only queue there, where a slow keyring (thousands of entries, a busy disk) lets queued calls
-/// run into D-Bus's 25 s reply timeout; queued here, they just wait.
+/// Keyring calls handed to the keyring at once from this process: one being answered, one ready behind
+/// it. The Secret Service answers one call at a time (and on Linux the session thread serves them in
+/// turn), so more would only queue there, where a slow keyring (thousands of entries, a busy disk) lets
+/// queued calls run into D-Bus's 25 s reply timeout; queued here, they just wait.
 pub const CONCURRENT_CALLS: usize = 2;
 
 /// How often a rotated refresh token's write is tried before the refresh is given up.
