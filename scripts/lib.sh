@@ -13,7 +13,7 @@ BUILD_PACKAGES=(build-essential pkg-config libwebkit2gtk-4.1-dev libsoup-3.0-dev
   libgtk-3-dev libssl-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev libdbus-1-dev
   gnome-keyring dbus dbus-x11 xdg-utils)
 # Extra packages for the tests: a virtual display, the WebDriver for WebKitGTK, keyring tools.
-TEST_PACKAGES=(xvfb xauth webkit2gtk-driver libsecret-tools desktop-file-utils python3-xlib)
+TEST_PACKAGES=(xvfb xauth webkit2gtk-driver libsecret-tools desktop-file-utils python3-xlib iproute2 util-linux)
 TAURI_DRIVER_VERSION=2.1.0
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -55,6 +55,11 @@ pub fn run() {
                 let (handle, _task) = refresh::spawn(linker, refresh::clock::SystemClock::new(), refresh::schedule::Policy::default(), notices_tx);
                 handle
             });
+            #[cfg(target_os = "linux")]
+            {
+                let refresher = refresher.clone();
+                desktop::network::watch(move || refresher.network_up());
+            }
             app.manage(refresher);
             tauri::async_runtime::spawn(ipc::notices::forward(handle.clone(), notices_rx));
             // Changes made by another process (the command line) show at once.

@@ -310,3 +310,44 @@ async fn two_processes_and_the_app_asking_at_once_send_one_refresh() {
     assert_eq!(String::from_utf8_lossy(&a.stdout).trim(), stored_access);
     assert_eq!(env.grants_and_reuse(), (1, 0), "exactly one refresh request reached the provider");
 }
+
+#[tokio::test]
+async fn online_again_retries_at_once_instead_of_waiting_out_the_backoff() {
+    let env = Env::start(Duration::from_secs(2), None).await;
+    let target = format!("{}:{}", env.zf.token_base.host_str().expect("host"), env.zf.token_base.port().expect("port"));
+    let switch = switch_to(target.parse().expect("addr")).await;
+    std::fs::write(env.home.path().join("providers.toml"), env.zf.providers_toml_with_token_url(&switch.url)).expect("toml");
+    let linker = Arc::new(Linker::with_http_timeout(&env.paths, Catalogue::load(&env.paths.config_dir), Duration::from_secs(2)).expect("linker"));
+    let (tx, mut notices) = mpsc::unbounded_channel();
+    // A backoff of ten minutes: without the "online" signal nothing would be tried again in this test.
+    let policy = Policy { backoff_base: Duration::from_secs(600), backoff_cap: Duration::from_secs(600), ..quick_policy() };
+    let (handle, _task) = refresh::spawn(linker, SystemClock::new(), policy, tx);
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Notice::Changed { account } = notices.recv().await.expect("notices") {
+                if account.last_error.is_some() {
+                    break;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the offline refresh failed");
+    switch.online.store(true, std::sync::atomic::Ordering::SeqCst);
+    let online_at = std::time::Instant::now();
+    handle.network_up();
+    let account = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Notice::Changed { account } = notices.recv().await.expect("notices") {
+                if account.last_error.is_none() {
+                    break account;
+                }
+            }
+        }
+    })
+    .await
+    .expect("refreshed soon after the network came back");
+    assert!(online_at.elapsed() < Duration::from_secs(6), "{:?}", online_at.elapsed());
+    assert!(account.refreshed_at.is_some());
+    assert_eq!(env.grants_and_reuse(), (1, 0));
+}

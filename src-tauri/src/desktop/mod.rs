@@ -1,7 +1,9 @@
-//! Desktop integration that needs no window: desktop notifications (freedesktop D-Bus) and starting at
-//! login (an XDG autostart entry). Plain Rust, tested without Tauri.
+//! Desktop integration that needs no window: desktop notifications (freedesktop D-Bus), starting at
+//! login (an XDG autostart entry) and noticing the network come back. Plain Rust, tested without Tauri.
 
 pub mod autostart;
+#[cfg(target_os = "linux")]
+pub mod network;
 pub mod notify;
 
 /// Whether the user's language is German, from the usual locale variables (first one set wins).

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use crate::accounts::{Account, AccountState};
 use crate::linker::{LinkError, Linker, RefreshOutcome};
+use crate::oauth::token::TokenError;
 use clock::Clock;
 use schedule::{Policy, WallMs};
 
@@ -123,6 +124,7 @@ enum Command {
     Reload,
     RefreshNow { account_id: String, reply: oneshot::Sender<Result<Account, LinkError>> },
     ClockChanged,
+    NetworkUp,
 }
 
 /// Talks to the refresher task. Dropping every handle stops it.
@@ -137,6 +139,7 @@ impl std::fmt::Debug for Command {
             Command::Reload => "Reload",
             Command::RefreshNow { .. } => "RefreshNow",
             Command::ClockChanged => "ClockChanged",
+            Command::NetworkUp => "NetworkUp",
         })
     }
 }
@@ -150,6 +153,14 @@ impl RefresherHandle {
     /// The machine woke up or the clock was set: look at the schedule again now.
     pub fn clock_changed(&self) {
         self.tx.send(Command::ClockChanged).ok();
+    }
+
+    /// The machine is online again: accounts waiting out a failed refresh because the token endpoint
+    /// could not be reached try again within seconds instead of at the end of their backoff. A server
+    /// that asked to wait (`Retry-After`, 429, 5xx) is still left alone, and a network that keeps flapping
+    /// cannot make this fire more than once per [`Policy::network_nudge_gap`].
+    pub fn network_up(&self) {
+        self.tx.send(Command::NetworkUp).ok();
     }
 
     /// Refreshes an account now ("Refresh now") and answers with the outcome.
@@ -173,7 +184,8 @@ pub fn spawn<B: Backend, C: Clock>(
 ) -> (RefresherHandle, tokio::task::JoinHandle<()>) {
     let (tx, rx) = mpsc::unbounded_channel();
     let permits = Arc::new(Semaphore::new(policy.concurrency.max(1)));
-    let refresher = Refresher { backend, clock, policy, notices, entries: HashMap::new(), tasks: JoinSet::new(), permits };
+    let refresher =
+        Refresher { backend, clock, policy, notices, entries: HashMap::new(), tasks: JoinSet::new(), permits, last_network_up: None };
     let task = tokio::spawn(refresher.run(rx));
     (RefresherHandle { tx }, task)
 }
@@ -193,6 +205,8 @@ struct Entry {
     retry_at: Option<WallMs>,
     reminded: bool,
     in_flight: u32,
+    /// The last failure was an unreachable token endpoint (offline, DNS, refused, timed out).
+    unreachable: bool,
 }
 
 struct Done {
@@ -209,6 +223,8 @@ struct Refresher<B, C> {
     entries: HashMap<String, Entry>,
     tasks: JoinSet<Done>,
     permits: Arc<Semaphore>,
+    /// When the last "online again" was acted on.
+    last_network_up: Option<WallMs>,
 }
 
 /// A number in `[0, 1)` fixed by its inputs: the same account gets the same jitter for the same tokens.
@@ -239,6 +255,7 @@ impl<B: Backend, C: Clock> Refresher<B, C> {
                     None => break,
                     Some(Command::Reload) => self.reload().await,
                     Some(Command::ClockChanged) => tracing::info!("clock changed or machine resumed; looking at the schedule again"),
+                    Some(Command::NetworkUp) => self.network_up(),
                     Some(Command::RefreshNow { account_id, reply }) => self.start_refresh(&account_id, None, Some(reply)),
                 },
                 () = timer => self.run_due().await,
@@ -284,8 +301,8 @@ impl<B: Backend, C: Clock> Refresher<B, C> {
                     old.tracked = t;
                     old
                 }
-                Some(old) => Entry { tracked: t, failures: 0, retry_at: None, reminded: false, in_flight: old.in_flight },
-                None => Entry { tracked: t, failures: 0, retry_at: None, reminded: false, in_flight: 0 },
+                Some(old) => Entry { tracked: t, failures: 0, retry_at: None, reminded: false, in_flight: old.in_flight, unreachable: false },
+                None => Entry { tracked: t, failures: 0, retry_at: None, reminded: false, in_flight: 0, unreachable: false },
             };
             entries.insert(id, entry);
         }
@@ -350,6 +367,7 @@ impl<B: Backend, C: Clock> Refresher<B, C> {
                 entry.failures = 0;
                 entry.retry_at = None;
                 entry.reminded = false;
+                entry.unreachable = false;
                 self.notices.send(Notice::Changed { account: entry.tracked.account.clone() }).ok();
                 reply_with(Ok(entry.tracked.account.clone()));
             }
@@ -376,6 +394,7 @@ impl<B: Backend, C: Clock> Refresher<B, C> {
                     LinkError::Token(t) => t.retry_after(),
                     _ => None,
                 };
+                entry.unreachable = matches!(&e, LinkError::Token(TokenError::Transport(_)));
                 let delay = self.policy.retry_delay(entry.failures, retry_after, jitter((&account_id, entry.failures)));
                 entry.retry_at = Some(now + u64::try_from(delay.as_millis()).unwrap_or(u64::MAX));
                 let words = e.to_string();
@@ -395,6 +414,26 @@ impl<B: Backend, C: Clock> Refresher<B, C> {
                 reply_with(Err(e));
             }
         }
+    }
+
+    fn network_up(&mut self) {
+        let now = self.clock.now();
+        let gap = u64::try_from(self.policy.network_nudge_gap.as_millis()).unwrap_or(u64::MAX);
+        if self.last_network_up.is_some_and(|last| now < last.saturating_add(gap)) {
+            tracing::debug!("online again, but acted on that moments ago");
+            return;
+        }
+        self.last_network_up = Some(now);
+        let mut nudged = 0;
+        for (id, entry) in &mut self.entries {
+            if entry.unreachable && entry.in_flight == 0 && entry.retry_at.is_some_and(|at| at > now) {
+                // Spread over a few seconds, so that many accounts don't all go at once.
+                let spread = (jitter((id, "online")) * NETWORK_UP_SPREAD_MS as f64) as u64;
+                entry.retry_at = Some(now + NETWORK_UP_DELAY_MS + spread);
+                nudged += 1;
+            }
+        }
+        tracing::info!(accounts = nudged, "online again; retrying accounts whose token endpoint was unreachable");
     }
 
     fn remind(&mut self, account_id: &str) {
@@ -444,6 +483,11 @@ impl Plan {
         }
     }
 }
+
+/// After "online again", unreachable accounts retry this soon (the network may need a moment for DNS)...
+const NETWORK_UP_DELAY_MS: u64 = 2_000;
+/// ...spread over this much more.
+const NETWORK_UP_SPREAD_MS: u64 = 3_000;
 
 #[cfg(test)]
 mod tests;

@@ -36,6 +36,9 @@ pub struct Policy {
     pub failures_before_notice: u32,
     /// How many refreshes run at once.
     pub concurrency: usize,
+    /// "Online again" moves retries forward at most once per this long (a flapping network can't make
+    /// the refresher loop).
+    pub network_nudge_gap: Duration,
 }
 
 impl Default for Policy {
@@ -49,6 +52,7 @@ impl Default for Policy {
             reminder_lead: Duration::from_secs(10 * 60),
             failures_before_notice: 3,
             concurrency: 16,
+            network_nudge_gap: Duration::from_secs(30),
         }
     }
 }

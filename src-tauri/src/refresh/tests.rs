@@ -21,6 +21,8 @@ enum Answer {
     Unavailable(Option<u64>),
     /// `invalid_grant`.
     Refused,
+    /// The token endpoint can't be reached (offline).
+    Offline,
 }
 
 struct Fake {
@@ -101,6 +103,7 @@ impl Backend for Fake {
                 description: None,
                 retry_after: retry_after.map(Duration::from_secs),
             })),
+            Answer::Offline => Err(LinkError::Token(TokenError::Transport("connection refused".into()))),
             Answer::Refused => {
                 let reason = "refused".to_owned();
                 tracked.account.state = AccountState::NeedsReconnect { reason: reason.clone() };
@@ -310,4 +313,47 @@ async fn concurrency_is_bounded_and_none_is_lost() {
     assert!(counts.iter().all(|c| *c == 1), "{counts:?}");
     let most = run.fake.most_in_flight.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(most, Policy::default().concurrency, "at most `concurrency` refreshes at once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn online_again_retries_unreachable_accounts_within_seconds_but_leaves_servers_that_asked_to_wait() {
+    let run = start(|f| {
+        f.add("offline", Some(100), true);
+        f.add("throttled", Some(100), true);
+    });
+    run.fake.script("offline", &[Answer::Offline; 6]);
+    run.fake.script("throttled", &[Answer::Unavailable(Some(3000))]);
+    // Both first fail at 65-75 s; "offline" backs off 5-10, 10-20, 20-40, 40-80 s...
+    run.pass(300).await;
+    let before = run.fake.calls("offline");
+    assert!(before.len() >= 4 && before.len() <= 6, "{before:?}");
+    assert_eq!(run.fake.calls("throttled").len(), 1);
+
+    // The network comes back (the script still has offline answers for some attempts).
+    run.fake.script.lock().expect("lock").insert("offline".into(), VecDeque::new());
+    run.handle.network_up();
+    run.pass(6).await;
+    let after = run.fake.calls("offline");
+    assert_eq!(after.len(), before.len() + 1, "retried at once: {after:?}");
+    let retried = *after.last().expect("a call");
+    assert!((302..=305).contains(&retried), "2-5 s after the network came back: {after:?}");
+    assert_eq!(run.fake.state("offline"), AccountState::Connected);
+    assert_eq!(run.fake.calls("throttled").len(), 1, "Retry-After is still honoured");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flapping_network_cannot_make_the_refresher_loop() {
+    let run = start(|f| f.add("a", Some(100), true));
+    run.fake.script("a", &[Answer::Offline; 1000]);
+    run.pass(120).await;
+    let before = run.fake.calls("a").len();
+    // "Online" every second for ten minutes, while the endpoint stays unreachable.
+    for _ in 0..600 {
+        run.handle.network_up();
+        run.pass(1).await;
+    }
+    let during = run.fake.calls("a").len() - before;
+    // At most one nudge per 30 s (20 in 600 s) plus the backoff's own retries (a handful).
+    assert!(during <= 20 + 8, "{during} attempts in 10 minutes: {:?}", run.fake.calls("a"));
+    assert!(during >= 10, "the nudges did retry: {during}");
 }
