@@ -5,6 +5,7 @@ mod browser;
 mod cli;
 mod diagnose;
 mod link;
+mod notify;
 mod refresh;
 pub mod oidc;
 mod seeds;
