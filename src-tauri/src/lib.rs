@@ -70,6 +70,11 @@ pub fn run() {
                 }
             });
             let in_tray = windows::tray::create(&handle).is_some();
+            if in_tray {
+                // The tray starts empty; fill in the accounts linked in earlier sessions.
+                let tray_app = handle.clone();
+                tauri::async_runtime::spawn(async move { windows::tray::refresh(&tray_app).await });
+            }
             app.manage(InTray(in_tray));
             if background && in_tray {
                 if let Some(main) = app.get_webview_window(windows::MAIN_WINDOW) {

@@ -8,9 +8,10 @@ import { ARTIFACTS, startDemoProvider, startDriver, startEmulators, startOidcPro
 import { tests as linkTests } from './link.test.mjs';
 import { tests as lockdownTests } from './lockdown.test.mjs';
 import { tests as seedTests } from './seeds.test.mjs';
+import { tests as trayTests } from './tray.test.mjs';
 
 const only = process.argv[2];
-const tests = [...linkTests, ...seedTests, ...lockdownTests].filter(([name]) => !only || name.includes(only));
+const tests = [...linkTests, ...seedTests, ...lockdownTests, ...trayTests].filter(([name]) => !only || name.includes(only));
 export const BROKEN_ENTRY = '\n[[provider]]\nid = "broken"\nname = "Broken"\nauthorize_url = "http://evil.example/authorize"\ntoken_url = "https://evil.example/token"\nclient_id = "x"\n';
 
 const home = mkdtempSync(join(tmpdir(), 'account-linker-e2e-'));

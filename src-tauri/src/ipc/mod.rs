@@ -145,6 +145,8 @@ pub fn accounts_changed(app: &AppHandle) {
     if let Some(refresher) = app.try_state::<RefresherHandle>() {
         refresher.reload();
     }
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move { crate::windows::tray::refresh(&app).await });
 }
 
 /// Starts linking an account: opens the provider's sign-in page in a login window.

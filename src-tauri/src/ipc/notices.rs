@@ -3,12 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use tauri::{AppHandle, Manager};
+use tauri::AppHandle;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{emit, EVENT_ACCOUNTS_CHANGED, EVENT_ACCOUNT_REFRESHING};
 use crate::desktop::notify::{self, Notifier};
-use crate::linker::{unix_now, Linker};
+use crate::linker::unix_now;
 use crate::refresh::Notice;
 
 /// Runs until the refresher stops.
@@ -36,11 +36,7 @@ pub async fn forward(app: AppHandle, mut notices: UnboundedReceiver<Notice>) {
         }
         if changed {
             emit(&app, EVENT_ACCOUNTS_CHANGED, ());
-            let linker = app.state::<Arc<Linker>>().inner().clone();
-            match linker.accounts().await {
-                Ok(accounts) => crate::windows::tray::update(&app, &accounts).await,
-                Err(e) => tracing::warn!(error = %e, "could not read the accounts for the tray"),
-            }
+            crate::windows::tray::refresh(&app).await;
         }
     }
 }

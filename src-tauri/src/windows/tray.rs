@@ -118,7 +118,21 @@ pub fn create(app: &AppHandle) -> Option<TrayIcon> {
     }
 }
 
-/// Rebuilds the tray menu from the current accounts.
+/// Rebuilds the tray menu from the account list as it is now (after a link, a disconnect, a change made
+/// by another process, a refresh); does nothing without a tray.
+pub async fn refresh(app: &AppHandle) {
+    use tauri::Manager;
+    if app.tray_by_id(TRAY_ID).is_none() {
+        return;
+    }
+    let linker = app.state::<std::sync::Arc<crate::linker::Linker>>().inner().clone();
+    match linker.accounts().await {
+        Ok(accounts) => update(app, &accounts).await,
+        Err(e) => tracing::warn!(error = %e, "could not read the accounts for the tray"),
+    }
+}
+
+/// Rebuilds the tray menu from these accounts.
 pub async fn update(app: &AppHandle, accounts: &[AccountView]) {
     let Some(tray) = app.tray_by_id(TRAY_ID) else { return };
     let model = menu_model(accounts, crate::desktop::prefers_german(), autostart_enabled());
