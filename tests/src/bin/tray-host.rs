@@ -26,6 +26,9 @@ use dbus::Path;
 
 const WATCHER: &str = "org.kde.StatusNotifierWatcher";
 
+/// `GetLayout`'s answer: the revision, then the root node (id, properties, children as variants).
+type Layout = (u32, (i32, PropMap, Vec<Variant<Box<dyn RefArg>>>));
+
 #[derive(Debug, Clone)]
 struct Entry {
     id: i32,
@@ -137,7 +140,7 @@ fn watcher_property(name: &str) -> Option<Variant<Box<dyn RefArg>>> {
 /// The menu's entries, depth first, separators left out.
 fn menu(conn: &Connection, name: &str, path: &str) -> Result<Vec<Entry>, String> {
     let (menu_path, proxy) = menu_proxy(conn, name, path)?;
-    let (_revision, layout): (u32, (i32, PropMap, Vec<Variant<Box<dyn RefArg>>>)) = proxy
+    let (_revision, layout): Layout = proxy
         .method_call("com.canonical.dbusmenu", "GetLayout", (0i32, -1i32, Vec::<String>::new()))
         .map_err(|e| format!("GetLayout on {menu_path}: {e}"))?;
     let mut entries = Vec::new();
