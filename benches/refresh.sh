@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Refresher benchmarks, run on demand (not part of the test command): a burst of 1,000 accounts due at
 # once against the Zählerfreunde emulator, side by side with the emulator's own throughput and the
-# keyring's; then the idle app's CPU time and wake-ups over 60 s with 3 linked accounts. Runs in a
+# keyring's; the cost of a keyring call with one session per process and with one per call; then the idle
+# app's CPU time and wake-ups over 60 s with 3 linked accounts. Runs in a
 # throwaway HOME with its own D-Bus session, unlocked gnome-keyring and Xvfb display; prints a table.
 #   benches/refresh.sh
-# Environment: ACCOUNTS (1000), RUNS (3), IDLE_SECS (60), APP (default target/release/account-linker,
-# built when missing; APP=none skips the idle measurement).
+# Environment: ACCOUNTS (1000; 0 skips the burst), CALLS (200 keyring calls each way; 0 skips), RUNS (3),
+# IDLE_SECS (60), APP (default target/release/account-linker, built when missing; APP=none skips the idle
+# measurement).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"

@@ -14,6 +14,10 @@
 //! live, the app runs for `IDLE_SECS` (default 60) after settling; the CPU time and the context switches
 //! (wake-ups) of all its processes (main and WebKit) over that span are reported.
 //!
+//! **Keyring call cost.** `CALLS` (default 200) writes and reads of one entry each, through the vault (one
+//! long-lived Secret Service session per process) and through the `keyring` crate's own credential (a new
+//! D-Bus connection and encrypted session per call), alternating, in the same keyring.
+//!
 //! Every figure is the median of `RUNS` runs (default 3).
 
 use std::sync::Arc;
@@ -281,14 +285,60 @@ async fn idle(app: &str, secs: u64) -> Idle {
     Idle { cpu_ms: total as f64 * tick_ms, per_process: per_process.join(", "), wakeups: wakeups as f64, processes }
 }
 
+/// Milliseconds per keyring call (a write and a read per entry) through the vault and through the
+/// `keyring` crate's own per-call credential.
+async fn keyring_calls(calls: usize) -> (f64, f64) {
+    let service = format!("account-linker-bench-calls-{}", std::process::id());
+    let vault = Vault::new(service.clone());
+    let started = Instant::now();
+    for i in 0..calls {
+        vault.put(&format!("v{i}"), SecretKind::AccessToken, "bench-secret").await.expect("vault put");
+        assert!(vault.get(&format!("v{i}"), SecretKind::AccessToken).await.expect("vault get").is_some());
+    }
+    let session_ms = started.elapsed().as_secs_f64() * 1000.0 / (2 * calls) as f64;
+    let own = service.clone();
+    let per_call_ms = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        for i in 0..calls {
+            let entry = keyring::Entry::new(&own, &format!("k{i}/access_token")).expect("entry");
+            entry.set_password("bench-secret").expect("keyring put");
+            assert_eq!(entry.get_password().expect("keyring get"), "bench-secret");
+        }
+        started.elapsed().as_secs_f64() * 1000.0 / (2 * calls) as f64
+    })
+    .await
+    .expect("keyring thread");
+    for i in 0..calls {
+        vault.delete(&format!("v{i}"), SecretKind::AccessToken).await.expect("clean up");
+        vault.delete(&format!("k{i}"), SecretKind::AccessToken).await.expect("clean up");
+    }
+    (session_ms, per_call_ms)
+}
+
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
+    let calls = env_num("CALLS", 200) as usize;
+    if calls > 0 {
+        let (mut session, mut per_call) = (Vec::new(), Vec::new());
+        for run in 1..=env_num("RUNS", 3).max(1) {
+            let (s, p) = keyring_calls(calls).await;
+            println!("keyring run {run}: {s:.1} ms per call with one session, {p:.1} ms with a connection per call");
+            session.push(s);
+            per_call.push(p);
+        }
+        println!();
+        println!("| keyring call ({calls} writes + {calls} reads, median) | ms per call |");
+        println!("|---|---|");
+        println!("| one Secret Service session per process (the vault) | {:.1} |", median(session));
+        println!("| a D-Bus connection and key exchange per call (keyring's own) | {:.1} |", median(per_call));
+        println!();
+    }
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
     let n = env_num("ACCOUNTS", 1000) as usize;
     let runs = env_num("RUNS", 3).max(1) as usize;
     let concurrency = Policy::default().concurrency;
     let (mut refresher, mut floor, mut keyring) = (Vec::new(), Vec::new(), Vec::new());
-    for run in 1..=runs {
+    for run in (1..=runs).filter(|_| n > 0) {
         let b = burst(n, concurrency).await;
         println!(
             "burst run {run}: refresher {:.2} s, HTTP floor {:.2} s, keyring work {:.2} s",
@@ -298,15 +348,17 @@ async fn main() {
         floor.push(b.floor_secs);
         keyring.push(b.keyring_secs);
     }
-    let (r, f, k) = (median(refresher), median(floor), median(keyring));
-    println!();
-    println!("| measure (median of {runs}) | value |");
-    println!("|---|---|");
-    println!("| {n} accounts due at once, refreshed by the refresher ({concurrency} at a time), none lost | {r:.2} s ({:.0}/s) |", n as f64 / r);
-    println!("| same tokens, plain HTTP client at the emulator (floor) | {f:.2} s ({:.0}/s) |", n as f64 / f);
-    println!("| the same keyring work alone ({n} reads, {} writes) | {k:.2} s |", 3 * n);
-    println!("| refresher / HTTP floor | {:.2}× |", r / f);
-    println!("| refresher / (HTTP floor + keyring work) | {:.2}× |", r / (f + k));
+    if n > 0 {
+        let (r, f, k) = (median(refresher), median(floor), median(keyring));
+        println!();
+        println!("| measure (median of {runs}) | value |");
+        println!("|---|---|");
+        println!("| {n} accounts due at once, refreshed by the refresher ({concurrency} at a time), none lost | {r:.2} s ({:.0}/s) |", n as f64 / r);
+        println!("| same tokens, plain HTTP client at the emulator (floor) | {f:.2} s ({:.0}/s) |", n as f64 / f);
+        println!("| the same keyring work alone ({n} reads, {} writes) | {k:.2} s |", 3 * n);
+        println!("| refresher / HTTP floor | {:.2}× |", r / f);
+        println!("| refresher / (HTTP floor + keyring work) | {:.2}× |", r / (f + k));
+    }
 
     if let Ok(app) = std::env::var("APP") {
         let secs = env_num("IDLE_SECS", 60);
