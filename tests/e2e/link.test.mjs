@@ -35,6 +35,8 @@ export const tests = [
     assert.deepEqual(await accountIds(driver), []);
     const problems = await driver.findElement(By.id('config-problems'));
     assert.equal(await problems.isDisplayed(), true, 'a broken providers.toml entry is shown');
+    // Folded to one line; the user opens it to read why.
+    await problems.findElement(By.css('summary')).click();
     assert.match(await problems.getText(), /providers\.toml:\d+: provider 'broken', field 'authorize_url': .*not loopback/);
     await screenshot(driver, 'main-empty-en');
   }],

@@ -24,7 +24,11 @@ function renderProblems() {
   const { problems } = state.providers;
   const box = document.getElementById('config-problems');
   box.hidden = problems.length === 0;
-  box.replaceChildren(h('strong', {}, t('providers.problems')), h('ul', {}, ...problems.map((line) => h('li', {}, line))));
+  // Folded: the lines are for whoever edits providers.toml; opening stays open across redraws.
+  const open = box.querySelector('details')?.open;
+  box.replaceChildren(
+    h('details', { open }, h('summary', {}, t('providers.problems', { n: problems.length })), h('ul', {}, ...problems.map((line) => h('li', {}, line)))),
+  );
 }
 
 function render() {
