@@ -26,6 +26,9 @@ printf '\n\033[1m==> unit and integration tests (cargo test)\033[0m\n'
 cargo test --workspace --no-fail-fast 2>&1 | tee "$ARTIFACTS/cargo-test.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
+printf '\n\033[1m==> unit tests of the UI'"'"'s pure logic (node --test)\033[0m\n'
+(cd ui && node --test test/) || status=1
+
 printf '\n\033[1m==> end-to-end tests (real app, WebKitGTK under Xvfb, tauri-driver)\033[0m\n'
 xvfb-run -a -s "-screen 0 1280x900x24" node tests/e2e/run.mjs || status=1
 exit "$status"

@@ -20,5 +20,6 @@ await build({
 });
 cpSync(join(here, 'index.html'), join(dist, 'index.html'));
 cpSync(join(here, 'styles'), join(dist, 'styles'), { recursive: true });
+cpSync(join(here, 'icons'), join(dist, 'icons'), { recursive: true });
 cpSync(join(here, '../icons/128x128.png'), join(dist, 'icon.png'));
 console.log(`ui/dist built: app.js ${statSync(join(dist, 'app.js')).size} bytes`);

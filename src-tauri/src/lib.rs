@@ -87,6 +87,7 @@ pub fn run() {
             ipc::list_providers,
             ipc::list_accounts,
             ipc::connect,
+            ipc::reconnect,
             ipc::disconnect,
             ipc::refresh_account,
             ipc::account_report,

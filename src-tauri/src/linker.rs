@@ -59,6 +59,14 @@ pub enum LinkError {
     /// The account file failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A reconnect was signed in by someone else than the account's user: nothing was changed.
+    #[error("you signed in as {signed_in}, but this account belongs to {expected}; nothing was changed (to link {signed_in} as well, use Add account)")]
+    DifferentAccount {
+        /// Who the account belongs to.
+        expected: String,
+        /// Who signed in.
+        signed_in: String,
+    },
     /// The result could not be written out (e.g. stdout closed).
     #[error("could not write the output: {0}")]
     Output(String),
@@ -83,6 +91,7 @@ impl LinkError {
             LinkError::Vault(_) => "keyring",
             LinkError::NeedsReconnect(_) => "needs_reconnect",
             LinkError::Store(_) => "account_store",
+            LinkError::DifferentAccount { .. } => "different_account",
             LinkError::Output(_) => "output",
         }
     }
@@ -156,6 +165,8 @@ pub struct Linker {
     vault: Vault,
     http: reqwest::Client,
     flows: Mutex<HashMap<FlowId, PendingFlow>>,
+    /// Flows that re-authorize an existing account ("Reconnect"): flow → account id.
+    reconnects: Mutex<HashMap<FlowId, String>>,
     locks_dir: std::path::PathBuf,
     timelines: Timelines,
     discovered: tokio::sync::Mutex<HashMap<String, crate::providers::Provider>>,
@@ -175,6 +186,7 @@ impl Linker {
             vault: Vault::new(paths.keyring_service.clone()),
             http: token::http_client_with_timeout(timeout).map_err(|e| TokenError::Transport(e.to_string()))?,
             flows: Mutex::new(HashMap::new()),
+            reconnects: Mutex::new(HashMap::new()),
             locks_dir: paths.locks_dir(),
             timelines: Timelines::new(paths.timeline_dir()),
             discovered: tokio::sync::Mutex::new(HashMap::new()),
@@ -245,6 +257,20 @@ impl Linker {
         Ok(start)
     }
 
+    /// Starts signing in again to an existing account ("Reconnect"): the same provider and tenant. When the
+    /// flow finishes, the account keeps its id and its tokens are replaced in place (see [`Linker::finish`]).
+    pub async fn begin_reconnect(&self, account_id: &str) -> Result<LinkStart, LinkError> {
+        let account = self.find(account_id).await?;
+        let start = self.begin(&account.provider_id, account.tenant.as_deref()).await?;
+        lock(&self.reconnects).insert(start.flow_id.clone(), account.id);
+        Ok(start)
+    }
+
+    /// The account a flow re-authorizes, if it is a reconnect.
+    pub fn reconnect_target(&self, flow_id: &FlowId) -> Option<String> {
+        lock(&self.reconnects).get(flow_id).cloned()
+    }
+
     /// Takes a pending flow out, so that it completes at most once.
     pub fn take_flow(&self, flow_id: &FlowId) -> Option<PendingFlow> {
         self.flows().remove(flow_id)
@@ -252,6 +278,7 @@ impl Linker {
 
     /// Cancels a flow; `true` if it was still pending.
     pub fn cancel(&self, flow_id: &FlowId) -> bool {
+        lock(&self.reconnects).remove(flow_id);
         let Some(flow) = self.take_flow(flow_id) else { return false };
         tracing::info!(flow = flow_id.as_str(), "sign-in cancelled");
         let err = LinkError::Cancelled;
@@ -267,9 +294,11 @@ impl Linker {
     }
 
     /// Finishes a flow already taken out with [`Linker::take_flow`]: checks the redirect, exchanges
-    /// the code at once, stores the tokens in the keyring and the account in the store.
+    /// the code at once, stores the tokens in the keyring and the account in the store. A reconnect
+    /// ([`Linker::begin_reconnect`]) replaces the tokens of its account instead of adding one.
     pub async fn finish(&self, flow: PendingFlow, redirect: &str) -> Result<Account, LinkError> {
         let flow_id = flow.id.clone();
+        let target = lock(&self.reconnects).remove(&flow_id);
         let mut events = vec![flow_started(&flow)];
         let provider = self.provider(&flow.provider_id).await?;
         let outcome = async {
@@ -293,7 +322,6 @@ impl Linker {
                     _ => None,
                 };
             }
-            let account_id = uuid::Uuid::new_v4().to_string();
             let now = unix_now();
             let id_claims = tokens.id_token.as_ref().and_then(|t| jwt::claims(t.secret()));
             let display_name = match id_claims.as_ref().and_then(jwt::friendly_name) {
@@ -303,6 +331,10 @@ impl Linker {
                     .await
                     .or_else(|| id_claims.as_ref().and_then(jwt::display_name)),
             };
+            if let Some(target) = &target {
+                return self.reconnect_in_place(target, tokens, display_name, details).await;
+            }
+            let account_id = uuid::Uuid::new_v4().to_string();
             let account = Account {
                 id: account_id.clone(),
                 provider_id: provider.id.clone(),
@@ -335,7 +367,8 @@ impl Linker {
         match &outcome {
             Ok(a) => {
                 tracing::info!(flow = flow_id.as_str(), account = a.id.as_str(), "account linked");
-                events.push(now_entry(Event::StateChanged { state: "connected".into(), reason: "linked".into() }));
+                let reason = if target.is_some() { "reconnected" } else { "linked" };
+                events.push(now_entry(Event::StateChanged { state: "connected".into(), reason: reason.into() }));
                 self.note_all(&a.id, &events);
             }
             Err(e) => {
@@ -345,6 +378,57 @@ impl Linker {
             }
         }
         outcome
+    }
+
+    /// Replaces an account's tokens with those of a new sign-in, keeping its id. Refused when the new
+    /// sign-in names another user than the account's (both names known and different): the new tokens are
+    /// then dropped and the account stays as it was. Holds the account's refresh lock, so no refresh
+    /// writes older tokens over the new ones; a journal left by an interrupted refresh is cleared, the new
+    /// grant supersedes it.
+    async fn reconnect_in_place(
+        &self,
+        account_id: &str,
+        tokens: token::TokenSet,
+        display_name: Option<String>,
+        details: std::collections::BTreeMap<String, String>,
+    ) -> Result<Account, LinkError> {
+        let mut refresh_lock = self.refresh_lock(account_id).await?;
+        let old = self.find(account_id).await?;
+        if let (Some(expected), Some(signed_in)) = (&old.display_name, &display_name) {
+            if expected != signed_in {
+                return Err(LinkError::DifferentAccount { expected: expected.clone(), signed_in: signed_in.clone() });
+            }
+        }
+        self.vault.put_tokens(account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref()).await?;
+        // Tokens of the old grant that the new one did not replace belong to a grant that ended.
+        if tokens.refresh_token.is_none() {
+            self.vault.delete(account_id, crate::vault::SecretKind::RefreshToken).await?;
+        }
+        if tokens.id_token.is_none() {
+            self.vault.delete(account_id, crate::vault::SecretKind::IdToken).await?;
+        }
+        let now = unix_now();
+        let id = account_id.to_owned();
+        let updated = self
+            .update(move |accounts| {
+                let a = accounts.iter_mut().find(|a| a.id == id).ok_or(LinkError::UnknownAccount(id.clone()))?;
+                a.display_name = display_name.or(a.display_name.take());
+                a.details.extend(details);
+                if let Some(scope) = tokens.scope.clone() {
+                    a.scopes = scope;
+                }
+                a.token_type = tokens.token_type.clone();
+                a.expires_at = tokens.expires_in.map(|s| now.saturating_add(s));
+                a.has_refresh_token = tokens.refresh_token.is_some();
+                a.refreshed_at = Some(now);
+                a.last_error = None;
+                a.state = AccountState::Connected;
+                Ok(a.clone())
+            })
+            .await?;
+        refresh_lock.finish()?;
+        tracing::info!(account = account_id, "account reconnected in place");
+        Ok(updated)
     }
 
     /// Who the account belongs to, from the provider's userinfo endpoint (when the ID token doesn't say).
@@ -716,8 +800,13 @@ impl Linker {
     }
 
     fn flows(&self) -> std::sync::MutexGuard<'_, HashMap<FlowId, PendingFlow>> {
-        self.flows.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.flows)
     }
+}
+
+/// A mutex's guard; a panic elsewhere while it was held leaves plain maps that are still consistent.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// A timeline entry stamped now.

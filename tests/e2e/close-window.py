@@ -4,6 +4,7 @@
 Sends the ICCCM WM_DELETE_WINDOW client message to every top-level window whose title starts with the
 given prefix. (WebDriver's "close window" only destroys the web view, which is not what a user does.)
 Usage: close-window.py TITLE_PREFIX   (exit 1 when no such window exists)
+       close-window.py --list         (prints the title of every top-level window, one a line)
 """
 import sys
 
@@ -26,6 +27,12 @@ def titles(d, window):
 def main():
     prefix = sys.argv[1]
     d = display.Display()
+    if prefix == "--list":
+        for window in d.screen().root.query_tree().children:
+            title = titles(d, window)
+            if title:
+                print(title)
+        return
     wm_protocols = d.intern_atom("WM_PROTOCOLS")
     wm_delete = d.intern_atom("WM_DELETE_WINDOW")
     closed = 0

@@ -143,6 +143,11 @@ export function closeWindowLikeUser(titlePrefix) {
   execFileSync('/usr/bin/python3', [join(ROOT, 'tests/e2e/close-window.py'), titlePrefix], { stdio: 'inherit' });
 }
 
+/** The titles of the top-level X11 windows (what the window manager shows in title bars). */
+export function windowTitles() {
+  return execFileSync('/usr/bin/python3', [join(ROOT, 'tests/e2e/close-window.py'), '--list'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+}
+
 /** Runs `step` again while the page is still navigating (redirect chains replace the document). */
 async function acrossNavigation(step) {
   const deadline = Date.now() + TIMEOUT;
@@ -182,21 +187,52 @@ export async function decide(driver, decision) {
 }
 
 /** The whole sign-in: Connect, log in in the login window, `decision` on the consent page, back to the main window. */
-export async function signInThroughWindow(driver, providerId, decision = 'approve') {
-  await clickConnect(driver, providerId);
+export async function signInThroughWindow(driver, providerId, decision = 'approve', tenant = null) {
+  await clickConnect(driver, providerId, tenant);
   await switchToLoginWindow(driver);
   await signIn(driver);
   await decide(driver, decision);
   await backToMain(driver);
 }
 
-/** Clicks Connect on a provider in the main window. */
-export async function clickConnect(driver, providerId) {
-  const button = await driver.wait(
-    until.elementLocated(By.css(`#providers li[data-provider-id="${providerId}"] button.connect`)),
-    TIMEOUT,
-  );
-  await button.click();
+/** Whether the dialog with this id is open. */
+export async function dialogOpen(driver, id) {
+  return (await driver.findElement(By.id(id)).getAttribute('open')) !== null;
+}
+
+/** Waits until the dialog with this id is open (`true`) or closed (`false`). */
+export async function waitForDialog(driver, id, open = true) {
+  await driver.wait(async () => (await dialogOpen(driver, id)) === open, TIMEOUT, `dialog ${id} did not ${open ? 'open' : 'close'}`);
+}
+
+/** Opens the provider picker with the header's "Add account". */
+export async function openPicker(driver) {
+  await driver.findElement(By.id('add-account')).click();
+  await waitForDialog(driver, 'picker');
+}
+
+/** Add account → picks the provider (typing `tenant` into its organization field, if given) → Continue. */
+export async function clickConnect(driver, providerId, tenant = null) {
+  await openPicker(driver);
+  const option = await driver.wait(until.elementLocated(By.css(`#picker-list li[data-provider-id="${providerId}"] label`)), TIMEOUT);
+  await option.click();
+  if (tenant !== null) await driver.findElement(By.id('picker-tenant')).sendKeys(tenant);
+  await driver.findElement(By.id('picker-connect')).click();
+}
+
+/** Opens an account's details from its row. */
+export async function openDetails(driver, accountId) {
+  await driver.findElement(By.css(`#accounts li[data-account-id="${accountId}"] button.account-open`)).click();
+  await waitForDialog(driver, 'details');
+  return driver.findElement(By.id('details'));
+}
+
+/** Disconnect from the account's details, confirmed in the dialog that asks. */
+export async function disconnectAccount(driver, accountId) {
+  const details = await openDetails(driver, accountId);
+  await details.findElement(By.css('button.disconnect')).click();
+  await waitForDialog(driver, 'confirm');
+  await driver.findElement(By.css('#confirm button.confirm-disconnect')).click();
 }
 
 /** The ids of the accounts the main window lists. */

@@ -7,8 +7,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { By } from 'selenium-webdriver';
 import {
-  APP, ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, keyringLookup, keyringService, openApp,
-  screenshot, signIn, signInThroughWindow, switchToLoginWindow, waitForMessage,
+  APP, ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, disconnectAccount, keyringLookup,
+  keyringService, openApp, openDetails, screenshot, signIn, signInThroughWindow, switchToLoginWindow, waitForDialog, waitForMessage,
 } from './harness.mjs';
 
 /** Opens the app for one test and quits it afterwards. */
@@ -25,12 +25,18 @@ function refreshTokenOf(ctx, accountId) {
 export const tests = [
   ['lists the demo provider and invites a first link', async (ctx) => {
     const driver = await session(ctx);
-    const provider = await driver.findElement(By.css('#providers li[data-provider-id="demo"]'));
-    assert.match(await provider.getText(), /Demo Provider/);
     assert.equal(await driver.findElement(By.id('accounts-empty')).isDisplayed(), true);
+    await driver.findElement(By.id('add-first')).click();
+    await waitForDialog(driver, 'picker');
+    const provider = await driver.findElement(By.css('#picker-list li[data-provider-id="demo"]'));
+    assert.match(await provider.getText(), /Demo Provider/);
+    await driver.findElement(By.id('picker-cancel')).click();
+    await waitForDialog(driver, 'picker', false);
     assert.deepEqual(await accountIds(driver), []);
     const problems = await driver.findElement(By.id('config-problems'));
     assert.equal(await problems.isDisplayed(), true, 'a broken providers.toml entry is shown');
+    // Folded to one line; the user opens it to read why.
+    await problems.findElement(By.css('summary')).click();
     assert.match(await problems.getText(), /providers\.toml:\d+: provider 'broken', field 'authorize_url': .*not loopback/);
     await screenshot(driver, 'main-empty-en');
   }],
@@ -73,7 +79,9 @@ export const tests = [
     const service = keyringService(ctx.home);
     const secrets = ['access_token', 'refresh_token', 'id_token'].map((k) => keyringLookup(service, `${ctx.accountId}/${k}`)).filter(Boolean);
     assert.ok(secrets.length >= 2, 'the tokens are in the keyring');
-    await driver.findElement(By.css(`li[data-account-id="${ctx.accountId}"] button.diagnose`)).click();
+    const details = await openDetails(driver, ctx.accountId);
+    await details.findElement(By.css('button.diagnose')).click();
+    await waitForDialog(driver, 'diagnose');
     const dialog = await driver.findElement(By.id('diagnose'));
     await driver.wait(async () => (await dialog.findElements(By.css('.timeline li'))).length >= 4, 20_000);
     const kinds = await Promise.all((await dialog.findElements(By.css('.timeline li'))).map((li) => li.getAttribute('data-kind')));
@@ -115,6 +123,8 @@ export const tests = [
     for (const secret of secrets) assert.ok(!appLog.includes(secret), 'no token in the app log');
     await dialog.findElement(By.css('button.close-diagnose')).click();
     await driver.wait(async () => (await dialog.getAttribute('open')) === null, 5_000);
+    // Back in the details, which stayed open underneath.
+    assert.equal(await details.getAttribute('open'), 'true');
   }],
 
   ['speaks German when switched', async (ctx) => {
@@ -160,8 +170,7 @@ export const tests = [
 
   ['disconnect removes the account and its keyring entries', async (ctx) => {
     const driver = await session(ctx);
-    await driver.findElement(By.css(`li[data-account-id="${ctx.accountId}"] button.disconnect`)).click();
-    await driver.findElement(By.css(`li[data-account-id="${ctx.accountId}"] button.confirm-disconnect`)).click();
+    await disconnectAccount(driver, ctx.accountId);
     const msg = await waitForMessage(driver, 'success');
     assert.match(msg.text, /disconnected/);
     await driver.wait(async () => (await accountIds(driver)).length === 0, 10_000);

@@ -10,6 +10,8 @@ import {
 } from './harness.mjs';
 
 const LOGIN_TITLE = 'Sign in to Demo Provider';
+// The login window's title follows the main window's language.
+const LOGIN_TITLE_DE = 'Bei Demo Provider anmelden';
 
 /** Opens the app for one test and quits it afterwards (closing a login window left open). */
 async function session(ctx) {
@@ -17,6 +19,11 @@ async function session(ctx) {
   ctx.cleanup = async () => {
     try {
       closeWindowLikeUser(LOGIN_TITLE);
+    } catch {
+      // No login window left: nothing to close.
+    }
+    try {
+      closeWindowLikeUser(LOGIN_TITLE_DE);
     } catch {
       // No login window left: nothing to close.
     }
@@ -137,12 +144,12 @@ export const tests = [
     await driver.navigate().refresh();
     await driver.wait(until.elementLocated(By.id('hostile')), TIMEOUT);
     assert.equal(await remembered(), 'yes', 'local storage works during a sign-in');
-    closeWindowLikeUser(LOGIN_TITLE);
+    closeWindowLikeUser(LOGIN_TITLE_DE);
     await backToMain(driver);
     await waitForMessage(driver, 'info', 'cancelled');
     await hostilePageInLoginWindow(ctx, driver);
     assert.equal(await remembered(), 'nothing', 'the provider\'s local storage outlived its sign-in');
-    closeWindowLikeUser(LOGIN_TITLE);
+    closeWindowLikeUser(LOGIN_TITLE_DE);
     await backToMain(driver);
     await ctx.cleanup();
     driver = await session(ctx);

@@ -9,9 +9,10 @@ import { tests as linkTests } from './link.test.mjs';
 import { tests as lockdownTests } from './lockdown.test.mjs';
 import { tests as seedTests } from './seeds.test.mjs';
 import { tests as trayTests } from './tray.test.mjs';
+import { closedPort, tests as uiTests } from './ui.test.mjs';
 
 const only = process.argv[2];
-const tests = [...linkTests, ...seedTests, ...lockdownTests, ...trayTests].filter(([name]) => !only || name.includes(only));
+const tests = [...linkTests, ...uiTests, ...seedTests, ...lockdownTests, ...trayTests].filter(([name]) => !only || name.includes(only));
 export const BROKEN_ENTRY = '\n[[provider]]\nid = "broken"\nname = "Broken"\nauthorize_url = "http://evil.example/authorize"\ntoken_url = "https://evil.example/token"\nclient_id = "x"\n';
 
 const home = mkdtempSync(join(tmpdir(), 'account-linker-e2e-'));
@@ -28,6 +29,12 @@ try {
     join(home, 'providers.toml'),
     `\n[[provider]]\nid = "oidc-test"\nname = "OIDC Test"\nissuer = "${issuer}"\nclient_id = "account-linker"\n` +
       'scopes = ["openid", "email", "profile", "offline_access"]\nauthorize_params = { prompt = "consent" }\n',
+  );
+  // A provider whose sign-in server is down: a loopback port nothing listens on.
+  appendFileSync(
+    join(home, 'providers.toml'),
+    `\n[[provider]]\nid = "offline-test"\nname = "Offline Test"\nauthorize_url = "http://127.0.0.1:${await closedPort()}/authorize"\n` +
+      'token_url = "http://127.0.0.1:9/token"\nclient_id = "x"\n',
   );
   const ctx = { home, demoUrl };
   const driver = await startDriver({

@@ -14,9 +14,9 @@ async function session(ctx) {
 }
 
 /** Links through the login window; returns the new account's card. */
-async function linkThroughWindow(driver, ctx, providerId, name) {
+async function linkThroughWindow(driver, ctx, providerId, name, tenant = null) {
   const before = await accountIds(driver);
-  await signInThroughWindow(driver, providerId);
+  await signInThroughWindow(driver, providerId, 'approve', tenant);
   const msg = await waitForMessage(driver, 'success');
   assert.match(msg.text, new RegExp(`${name} account is linked`));
   const ids = (await accountIds(driver)).filter((id) => !before.includes(id));
@@ -42,9 +42,7 @@ export const tests = [
 
   ['links a Workfront account for the organization the user types', async (ctx) => {
     const driver = await session(ctx);
-    const tenant = await driver.findElement(By.id('tenant-workfront'));
-    await tenant.sendKeys('acme');
-    const { id, card } = await linkThroughWindow(driver, ctx, 'workfront', 'Adobe Workfront');
+    const { id, card } = await linkThroughWindow(driver, ctx, 'workfront', 'Adobe Workfront', 'acme');
     assert.match(await card.findElement(By.css('.account-expiry')).getText(), /did not say when access expires/);
     assert.ok(keyringLookup(keyringService(ctx.home), `${id}/access_token`)?.startsWith('wf_at_'));
     await screenshot(driver, 'main-seed-accounts-en');
@@ -59,8 +57,7 @@ export const tests = [
 
   ['refuses a look-alike Workfront host before anything is opened', async (ctx) => {
     const driver = await session(ctx);
-    await driver.findElement(By.id('tenant-workfront')).sendKeys('acme.my.workfront.com.evil.example');
-    await clickConnect(driver, 'workfront');
+    await clickConnect(driver, 'workfront', 'acme.my.workfront.com.evil.example');
     const msg = await waitForMessage(driver, 'error', 'bad_tenant');
     assert.match(msg.text, /is not a host of this provider/);
     assert.equal((await driver.getAllWindowHandles()).length, 1, 'no login window opened');

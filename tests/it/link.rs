@@ -156,3 +156,69 @@ async fn a_corrupt_account_file_is_reported_and_kept() {
     assert_eq!(err.code(), "account_store");
     assert_eq!(std::fs::read(&file).expect("kept"), b"{ not json", "the damaged file was not overwritten");
 }
+
+#[tokio::test]
+async fn reconnect_replaces_the_tokens_of_the_same_account_in_place() {
+    let s = setup().await;
+    let start = s.linker.begin("demo", None).await.expect("begin");
+    let location = browser::authorize(&start.authorize_url, "approve").await;
+    let account = s.linker.complete(&start.flow_id, &location).await.expect("linked");
+    let old_refresh = s.linker.vault().get(&account.id, SecretKind::RefreshToken).await.expect("keyring");
+
+    // The provider revokes the grant: the account needs reconnecting.
+    s.demo.revoke_all_refresh_tokens();
+    assert!(matches!(s.linker.refresh(&account.id).await, Err(LinkError::NeedsReconnect(_))));
+    let listed = s.linker.account_list().await.expect("accounts");
+    assert!(matches!(listed[0].state, AccountState::NeedsReconnect { .. }));
+
+    // A cancelled reconnect leaves nothing behind.
+    let cancelled = s.linker.begin_reconnect(&account.id).await.expect("begin reconnect");
+    assert_eq!(s.linker.reconnect_target(&cancelled.flow_id).as_deref(), Some(account.id.as_str()));
+    assert!(s.linker.cancel(&cancelled.flow_id));
+    assert_eq!(s.linker.reconnect_target(&cancelled.flow_id), None);
+
+    let again = s.linker.begin_reconnect(&account.id).await.expect("begin reconnect");
+    assert_eq!(again.provider_id, "demo");
+    let location = browser::authorize(&again.authorize_url, "approve").await;
+    let reconnected = s.linker.complete(&again.flow_id, &location).await.expect("reconnected");
+    assert_eq!(reconnected.id, account.id, "the same account");
+    assert_eq!(reconnected.state, AccountState::Connected);
+    assert_eq!(reconnected.linked_at, account.linked_at, "still linked since then");
+    assert!(reconnected.refreshed_at.is_some());
+    let listed = s.linker.account_list().await.expect("accounts");
+    assert_eq!(listed.len(), 1, "no second account");
+    assert_eq!(listed[0], reconnected);
+    let new_refresh = s.linker.vault().get(&account.id, SecretKind::RefreshToken).await.expect("keyring");
+    assert!(new_refresh.is_some() && new_refresh != old_refresh, "new tokens under the same id");
+    // The new grant works.
+    s.linker.refresh(&account.id).await.expect("refresh after reconnect");
+    let timeline = s.linker.timeline(&account.id).await.expect("timeline");
+    assert!(timeline.entries.iter().any(|e| matches!(&e.event,
+        account_linker::diagnostics::timeline::Event::StateChanged { state, reason } if state == "connected" && reason == "reconnected")));
+    s.linker.disconnect(&account.id).await.expect("disconnect");
+}
+
+#[tokio::test]
+async fn reconnect_as_someone_else_changes_nothing() {
+    let s = setup().await;
+    let start = s.linker.begin("demo", None).await.expect("begin");
+    let account = s.linker.complete(&start.flow_id, &browser::authorize(&start.authorize_url, "approve").await).await.expect("linked");
+    let before = s.linker.vault().tokens(&account.id).await.expect("keyring");
+    // The stored account is someone else's than the demo provider's only user.
+    let store = account_linker::accounts::AccountStore::new(s.paths.accounts_file());
+    store
+        .update(|accounts| {
+            accounts[0].display_name = Some("alice@example.test".into());
+            Ok::<_, account_linker::accounts::StoreError>(())
+        })
+        .expect("edit");
+    let again = s.linker.begin_reconnect(&account.id).await.expect("begin reconnect");
+    let result = s.linker.complete(&again.flow_id, &browser::authorize(&again.authorize_url, "approve").await).await;
+    let Err(e @ LinkError::DifferentAccount { .. }) = result else { panic!("{result:?}") };
+    assert_eq!(e.code(), "different_account");
+    assert!(e.to_string().contains("you signed in as demo@example.test, but this account belongs to alice@example.test"), "{e}");
+    let after = s.linker.vault().tokens(&account.id).await.expect("keyring");
+    assert_eq!(after.refresh_token.map(|t| t.secret().to_owned()), before.refresh_token.map(|t| t.secret().to_owned()));
+    assert_eq!(s.linker.account_list().await.expect("accounts")[0].display_name.as_deref(), Some("alice@example.test"));
+    s.linker.disconnect(&account.id).await.expect("disconnect");
+}

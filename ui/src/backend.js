@@ -7,11 +7,14 @@ export const EVENTS = Object.freeze({
   accountsChanged: 'accounts-changed',
   accountRefreshing: 'account-refreshing',
   linkFinished: 'link-finished',
+  loginLoadFailed: 'login-load-failed',
 });
 
 export const listProviders = () => invoke('list_providers');
 export const listAccounts = () => invoke('list_accounts');
-export const connect = (providerId, tenant) => invoke('connect', { providerId, tenant: tenant || null });
+/** Opens the login window; `language` is the UI's, for the login window's title and error page. */
+export const connect = (providerId, tenant, language) => invoke('connect', { providerId, tenant: tenant || null, language });
+export const reconnect = (accountId, language) => invoke('reconnect', { accountId, language });
 export const disconnect = (accountId) => invoke('disconnect', { accountId });
 export const refreshAccount = (accountId) => invoke('refresh_account', { accountId });
 export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));

@@ -1,6 +1,7 @@
 // Translations: resource files in ui/i18n, the system language by default, switchable and remembered.
 import en from '../i18n/en.json';
 import de from '../i18n/de.json';
+import { relativeParts } from './time.js';
 
 const catalogs = { en, de };
 const STORAGE_KEY = 'account-linker.language';
@@ -35,22 +36,20 @@ export function t(key, params = {}) {
   return text.replace(/\{(\w+)\}/g, (_, k) => (k in params ? String(params[k]) : `{${k}}`));
 }
 
-/** Fills every element carrying `data-i18n` under `root`. */
+/** Fills every element carrying `data-i18n` (text), `data-i18n-placeholder` or `data-i18n-label` (aria-label). */
 export function translateStatic(root = document) {
   root.querySelectorAll('[data-i18n]').forEach((el) => {
     el.textContent = t(el.dataset.i18n);
   });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => el.setAttribute('placeholder', t(el.dataset.i18nPlaceholder)));
+  root.querySelectorAll('[data-i18n-label]').forEach((el) => el.setAttribute('aria-label', t(el.dataset.i18nLabel)));
 }
 
 /** A relative time such as "in 59 min" or "3 h ago" for a Unix time in seconds. */
 export function relative(unixSeconds, nowMs = Date.now()) {
-  const diff = Math.round(unixSeconds - nowMs / 1000);
-  const abs = Math.abs(diff);
-  if (abs < 60) return t('time.now');
-  // Minutes up to 90 min ("in 60 min" reads better than "in 1 h"), hours up to 36 h, then days.
-  const [unit, n] =
-    abs < 5400 ? ['Minutes', Math.round(abs / 60)] : abs < 129600 ? ['Hours', Math.round(abs / 3600)] : ['Days', Math.round(abs / 86400)];
-  return diff > 0 ? t(`time.in${unit}`, { n }) : t(`time.${unit.toLowerCase()}Ago`, { n });
+  const { unit, n, future } = relativeParts(unixSeconds, nowMs);
+  if (unit === 'now') return t('time.now');
+  return future ? t(`time.in${unit}`, { n }) : t(`time.${unit.toLowerCase()}Ago`, { n });
 }
 
 /** An absolute local date and time, for tooltips. */

@@ -1,21 +1,42 @@
-// Entry point: loads state from the backend, renders the views, and follows backend events.
+// Entry point: loads state from the backend, draws the views, follows the backend's events (no
+// polling), and wires the actions. Each view lives in one file under views/.
 import * as backend from './backend.js';
+import { everyMinute } from './clock.js';
+import { h } from './dom.js';
 import { language, onLanguageChange, setLanguage, t, translateStatic } from './i18n.js';
-import { renderAccounts } from './views/accounts.js';
+import { renderAccounts, retimeAccounts } from './views/accounts.js';
+import { confirmDialog } from './views/confirm.js';
+import { detailsAccountId, openDetails, renderDetails, setUpDetails } from './views/details.js';
 import { openDiagnostics } from './views/diagnose.js';
 import { clear, show } from './views/message.js';
-import { renderProviders } from './views/providers.js';
+import { openPicker, renderPicker, setUpPicker } from './views/picker.js';
 
 const state = { providers: { providers: [], problems: [] }, accounts: [], refreshing: new Set(), loaded: false };
+const getAccount = (id) => state.accounts.find((a) => a.id === id);
 
-function renderAccountList() {
-  renderAccounts(state.accounts, { onDisconnect: doDisconnect, onRefresh: doRefresh, onDiagnose: openDiagnostics, refreshing: state.refreshing });
+function renderAccountViews() {
+  const providers = state.providers.providers;
+  renderAccounts(state.accounts, { providers, refreshing: state.refreshing, onOpen: showDetails, onReconnect: doReconnect });
+  renderDetails(state.accounts, providers, state.refreshing);
+}
+
+function renderProblems() {
+  const { problems } = state.providers;
+  const box = document.getElementById('config-problems');
+  box.hidden = problems.length === 0;
+  // Folded: the lines are for whoever edits providers.toml; opening stays open across redraws.
+  const open = box.querySelector('details')?.open;
+  box.replaceChildren(
+    h('details', { open }, h('summary', {}, t('providers.problems', { n: problems.length })), h('ul', {}, ...problems.map((line) => h('li', {}, line)))),
+  );
 }
 
 function render() {
   translateStatic();
-  renderProviders(state.providers, startConnect);
-  renderAccountList();
+  document.getElementById('language').value = language();
+  renderProblems();
+  renderPicker(state.providers.providers);
+  renderAccountViews();
 }
 
 async function reloadAccounts() {
@@ -31,19 +52,40 @@ async function reloadAccounts() {
   } catch (e) {
     show('error', t('accounts.loadFailed', { message: e.message }), e.code);
   }
-  render();
+  renderAccountViews();
+}
+
+function showDetails(account) {
+  openDetails(account, getAccount, { reconnect: doReconnect, refresh: doRefresh, diagnose: openDiagnostics, disconnect: doDisconnect });
+  renderDetails(state.accounts, state.providers.providers, state.refreshing);
 }
 
 async function startConnect(provider, tenant) {
   show('info', t('link.waiting', { name: provider.name }));
   try {
-    await backend.connect(provider.id, tenant);
+    await backend.connect(provider.id, tenant, language());
+  } catch (e) {
+    show('error', t('link.failed', { message: e.message }), e.code);
+  }
+}
+
+async function doReconnect(account) {
+  show('info', t('link.waitingReconnect', { name: account.providerName }));
+  try {
+    await backend.reconnect(account.id, language());
   } catch (e) {
     show('error', t('link.failed', { message: e.message }), e.code);
   }
 }
 
 async function doDisconnect(account, name) {
+  const yes = await confirmDialog({
+    title: t('confirm.disconnectTitle', { name }),
+    text: t('confirm.disconnectText', { name, provider: account.providerName }),
+    yes: t('account.confirmYes'),
+    no: t('account.cancel'),
+  });
+  if (!yes) return;
   try {
     await backend.disconnect(account.id);
     show('success', t('account.disconnected', { name }));
@@ -55,7 +97,7 @@ async function doDisconnect(account, name) {
 
 async function doRefresh(account, name) {
   state.refreshing.add(account.id);
-  renderAccountList();
+  renderAccountViews();
   try {
     await backend.refreshAccount(account.id);
     show('success', t('account.refreshDone', { name }));
@@ -67,32 +109,47 @@ async function doRefresh(account, name) {
 
 function onRefreshing(accountId) {
   state.refreshing.add(accountId);
-  renderAccountList();
+  renderAccountViews();
+}
+
+function providerName(id) {
+  return state.providers.providers.find((p) => p.id === id)?.name ?? id;
 }
 
 function onLinkFinished(result) {
-  const provider = state.providers.providers.find((p) => p.id === result.providerId);
-  const name = provider ? provider.name : result.providerId;
-  if (!result.error) return show('success', t('link.done', { name }));
+  const name = providerName(result.providerId);
+  if (!result.error) return show('success', t(result.reconnect ? 'link.reconnected' : 'link.done', { name }));
   const { code, message } = result.error;
   if (code === 'cancelled') return show('info', t('link.cancelled'), code);
   if (code === 'access_denied') return show('error', t('link.denied', { name }), code);
+  if (code === 'different_account') return show('error', t('link.differentAccount', { message }), code);
   show('error', t('link.failed', { message }), code);
+}
+
+function onLoginLoadFailed({ providerId, host, kind }) {
+  show('error', `${t(`login.failed.${kind}`, { host, name: providerName(providerId) })} ${t('login.failedHint')}`, 'load_failed');
 }
 
 async function start() {
   const select = document.getElementById('language');
-  select.value = language();
   document.documentElement.lang = language();
   select.addEventListener('change', () => setLanguage(select.value));
   onLanguageChange(render);
+  setUpPicker(startConnect);
+  setUpDetails();
+  for (const id of ['add-account', 'add-first']) document.getElementById(id).addEventListener('click', openPicker);
   await backend.onEvent(backend.EVENTS.accountsChanged, reloadAccounts);
   await backend.onEvent(backend.EVENTS.linkFinished, onLinkFinished);
   await backend.onEvent(backend.EVENTS.accountRefreshing, onRefreshing);
+  await backend.onEvent(backend.EVENTS.loginLoadFailed, onLoginLoadFailed);
   state.providers = await backend.listProviders();
+  render();
   await reloadAccounts();
-  // Relative times ("in 59 min") age while the window is open; this re-renders text, it asks nothing.
-  setInterval(renderAccountList, 30_000);
+  // Relative times age while the window is open: once a minute, aligned, asleep while hidden.
+  everyMinute(() => {
+    retimeAccounts(state.accounts, state.refreshing);
+    if (detailsAccountId()) renderDetails(state.accounts, state.providers.providers, state.refreshing);
+  });
   document.body.dataset.ready = 'true';
 }
 

@@ -1,4 +1,4 @@
 /// Every app command, written once: `build.rs` includes this file to generate a permission per command,
 /// and `capabilities/main.json` grants them to the main window only.
 pub const COMMANDS: &[&str] =
-    &["list_providers", "list_accounts", "connect", "disconnect", "refresh_account", "account_report", "test_api_call", "save_report"];
+    &["list_providers", "list_accounts", "connect", "reconnect", "disconnect", "refresh_account", "account_report", "test_api_call", "save_report"];

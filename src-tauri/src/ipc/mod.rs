@@ -22,6 +22,23 @@ pub const EVENT_ACCOUNTS_CHANGED: &str = "accounts-changed";
 pub const EVENT_ACCOUNT_REFRESHING: &str = "account-refreshing";
 /// Event sent when a sign-in finished, successfully or not.
 pub const EVENT_LINK_FINISHED: &str = "link-finished";
+/// Event sent when a page in the login window could not be loaded (payload: [`LoginLoadFailed`]).
+pub const EVENT_LOGIN_LOAD_FAILED: &str = "login-load-failed";
+
+/// Payload of [`EVENT_LOGIN_LOAD_FAILED`]: which page failed and why, in words (no query string: it
+/// may hold the flow's `state`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginLoadFailed {
+    /// The provider.
+    pub provider_id: String,
+    /// The host that could not be reached.
+    pub host: String,
+    /// What went wrong: `offline`, `dns`, `tls`, `refused` or `other`.
+    pub kind: &'static str,
+    /// WebKit's own words.
+    pub message: String,
+}
 
 /// An error as the UI receives it.
 #[derive(Debug, Clone, Serialize)]
@@ -46,8 +63,10 @@ pub struct LinkFinished {
     pub flow_id: String,
     /// The provider.
     pub provider_id: String,
-    /// The new account's id, on success.
+    /// The new (or, for a reconnect, the same) account's id, on success.
     pub account_id: Option<String>,
+    /// Whether the sign-in re-authorized an existing account.
+    pub reconnect: bool,
     /// What went wrong, on failure.
     pub error: Option<IpcError>,
 }
@@ -80,14 +99,28 @@ pub fn list_providers(linker: Shared<'_>) -> ProvidersList {
     }
 }
 
-/// The linked accounts. The refresher reads the list again too: the command line may have changed it.
+/// An account in the list: what the linker knows, and when the refresher will next refresh it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRow {
+    /// The account and its provider's name.
+    #[serde(flatten)]
+    pub view: AccountView,
+    /// The refresher's next planned refresh (Unix seconds); `None` when none is planned.
+    pub next_refresh_at: Option<u64>,
+}
+
+/// The linked accounts. The refresher reads the list again too (the command line may have changed
+/// it) before it tells each account's next refresh.
 #[tauri::command]
-pub async fn list_accounts(app: AppHandle, linker: Shared<'_>) -> Result<Vec<AccountView>, IpcError> {
+pub async fn list_accounts(app: AppHandle, linker: Shared<'_>) -> Result<Vec<AccountRow>, IpcError> {
     let accounts = linker.accounts().await?;
+    let mut next = std::collections::HashMap::new();
     if let Some(refresher) = app.try_state::<RefresherHandle>() {
         refresher.reload();
+        next = refresher.next_refreshes().await;
     }
-    Ok(accounts)
+    Ok(accounts.into_iter().map(|view| AccountRow { next_refresh_at: next.get(&view.account.id).copied(), view }).collect())
 }
 
 /// Refreshes an account's tokens now ("Refresh now"), through the background refresher so its
@@ -156,10 +189,25 @@ pub async fn connect(
     linker: Shared<'_>,
     provider_id: String,
     tenant: Option<String>,
+    language: Option<String>,
 ) -> Result<ConnectStarted, IpcError> {
+    crate::windows::login_page::set_language(language.as_deref());
     let start = linker.begin(&provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty())).await?;
+    open_login(&app, &linker, start).await
+}
+
+/// Signs in again to an existing account ("Reconnect"): a login window at its provider (and tenant);
+/// when it finishes, the account's tokens are replaced in place.
+#[tauri::command]
+pub async fn reconnect(app: AppHandle, linker: Shared<'_>, account_id: String, language: Option<String>) -> Result<ConnectStarted, IpcError> {
+    crate::windows::login_page::set_language(language.as_deref());
+    let start = linker.begin_reconnect(&account_id).await?;
+    open_login(&app, &linker, start).await
+}
+
+async fn open_login(app: &AppHandle, linker: &Shared<'_>, start: crate::linker::LinkStart) -> Result<ConnectStarted, IpcError> {
     let flow_id = start.flow_id.clone();
-    if let Err(e) = login::open(&app, linker.inner().clone(), start).await {
+    if let Err(e) = login::open(app, linker.inner().clone(), start).await {
         linker.cancel(&flow_id);
         return Err(IpcError { code: "window".into(), message: format!("could not open the sign-in window: {e}") });
     }

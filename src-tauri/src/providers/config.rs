@@ -14,7 +14,8 @@
 //! `tenant_hosts` (patterns like `*.*.workfront.com`), `tenant_bare` (e.g. `{tenant}.my.workfront.com`),
 //! `issuer` (OpenID Connect: endpoints not given are discovered from it), `redirect_uri` (another URI in the
 //! app's scheme registered at the provider, e.g. `org.accountlinker.app:/oauth2/legacy`), `login_hosts`
-//! (list of host names the login window may show besides the authorize and token hosts).
+//! (list of host names the login window may show besides the authorize and token hosts), `icon` (one of
+//! the icons the app ships, [`super::ICONS`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -112,6 +113,7 @@ struct RawProvider {
     issuer: Option<String>,
     redirect_uri: Option<String>,
     login_hosts: Option<Vec<String>>,
+    icon: Option<String>,
 }
 
 /// Applies the file's text to `providers` (built-ins first); returns every problem found.
@@ -289,6 +291,12 @@ fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldErro
             return Err(("login_hosts", format!("'{bad}' is not a host name (give the host alone, e.g. \"login.example.com\")")));
         }
         p.login_hosts = v;
+    }
+    if let Some(v) = raw.icon {
+        if !super::ICONS.contains(&v.as_str()) {
+            return Err(("icon", format!("'{v}' is not one of the app's icons ({})", super::ICONS.join(", "))));
+        }
+        p.icon = Some(v);
     }
     if let Some(field) = missing {
         return Err((field, format!("is required for a provider that is not built in ({})", required_list())));
@@ -501,6 +509,17 @@ name = "Incomplete"
         assert_eq!(p[0].field.as_deref(), Some("token_header"));
         let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\n\n[[provider]]\nid = \"zaehlerfreunde\"\n");
         assert_eq!((p[0].line, p[0].field.as_deref()), (Some(5), Some("id")));
+    }
+
+    #[test]
+    fn icon_is_one_the_app_ships() {
+        let (ps, problems) = run("[[provider]]\nid = \"youthweb\"\nicon = \"openid\"\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        let yw = ps.iter().find(|p| p.id == "youthweb").unwrap();
+        assert_eq!(yw.view().icon, "openid");
+        let (_, p) = run("[[provider]]\nid = \"youthweb\"\n\nicon = \"https://example.com/x.png\"\n");
+        assert_eq!((p[0].line, p[0].field.as_deref()), (Some(4), Some("icon")));
+        assert!(p[0].message.contains("not one of the app's icons"), "{}", p[0].message);
     }
 
     #[test]

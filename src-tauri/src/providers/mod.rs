@@ -134,7 +134,13 @@ pub struct Provider {
     /// Hosts besides the authorize and token hosts that the login window may show (identity
     /// redirects, e.g. a separate sign-in host).
     pub login_hosts: Vec<String>,
+    /// One of [`ICONS`], shown beside the provider's name; `None` picks one by id (see [`Provider::icon_name`]).
+    pub icon: Option<String>,
 }
+
+/// The icons the UI ships (`ui/icons/<name>.svg`): the seed providers', the demo's, a generic OpenID
+/// Connect one and a generic fallback. No remote images: the main window's CSP forbids them.
+pub const ICONS: &[&str] = &["zaehlerfreunde", "youthweb", "workfront", "demo", "openid", "generic"];
 
 /// The user-visible part of a provider, sent to the UI (no secrets).
 #[derive(Debug, Clone, Serialize)]
@@ -154,6 +160,8 @@ pub struct ProviderView {
     pub not_ready: Option<String>,
     /// Whether the provider offers the refresh grant.
     pub refresh: bool,
+    /// Its icon, one of [`ICONS`].
+    pub icon: &'static str,
 }
 
 /// Why a provider can't be used for a flow right now.
@@ -229,6 +237,7 @@ impl Provider {
             issuer: None,
             redirect_uri: None,
             login_hosts: Vec::new(),
+            icon: None,
         }
     }
 
@@ -295,7 +304,19 @@ impl Provider {
             tenant_label: self.tenant.as_ref().map(|t| t.label.clone()),
             not_ready: self.readiness().err().map(|e| e.to_string()),
             refresh: self.refresh,
+            icon: self.icon_name(),
         }
+    }
+
+    /// The icon to show: the configured one, else the one named like the provider's id, else the OpenID
+    /// Connect icon for a provider given by its issuer, else the generic one.
+    pub fn icon_name(&self) -> &'static str {
+        let by_name = |name: &str| ICONS.iter().copied().find(|i| *i == name);
+        self.icon
+            .as_deref()
+            .and_then(by_name)
+            .or_else(|| by_name(&self.id))
+            .unwrap_or(if self.issuer.is_some() { "openid" } else { "generic" })
     }
 }
 
@@ -351,6 +372,24 @@ impl Catalogue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_icon_is_shipped_and_each_provider_gets_one() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/icons");
+        for name in ICONS {
+            let svg = std::fs::read_to_string(dir.join(format!("{name}.svg"))).unwrap_or_else(|e| panic!("{name}.svg: {e}"));
+            // Self-contained: no links to other files or hosts (the CSP would block them anyway).
+            assert!(svg.trim_start().starts_with("<svg") && !svg.contains("href"), "{name}.svg");
+        }
+        let icons: Vec<_> = builtin::all().iter().map(Provider::icon_name).collect();
+        assert_eq!(icons, ["zaehlerfreunde", "youthweb", "workfront"]);
+        let mut custom = Provider::base("my-idp", "My IdP", UrlTemplate::parse("https://idp.example.com/a").unwrap(), UrlTemplate::parse("https://idp.example.com/t").unwrap());
+        assert_eq!(custom.icon_name(), "generic");
+        custom.issuer = Some(Url::parse("https://idp.example.com").unwrap());
+        assert_eq!(custom.icon_name(), "openid");
+        custom.icon = Some("youthweb".into());
+        assert_eq!(custom.icon_name(), "youthweb");
+    }
 
     #[test]
     fn workfront_endpoints_follow_the_tenant_and_refuse_look_alikes() {

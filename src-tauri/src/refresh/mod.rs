@@ -125,6 +125,7 @@ enum Command {
     RefreshNow { account_id: String, reply: oneshot::Sender<Result<Account, LinkError>> },
     ClockChanged,
     NetworkUp,
+    NextRefreshes { reply: oneshot::Sender<HashMap<String, u64>> },
 }
 
 /// Talks to the refresher task. Dropping every handle stops it.
@@ -140,6 +141,7 @@ impl std::fmt::Debug for Command {
             Command::RefreshNow { .. } => "RefreshNow",
             Command::ClockChanged => "ClockChanged",
             Command::NetworkUp => "NetworkUp",
+            Command::NextRefreshes { .. } => "NextRefreshes",
         })
     }
 }
@@ -161,6 +163,17 @@ impl RefresherHandle {
     /// cannot make this fire more than once per [`Policy::network_nudge_gap`].
     pub fn network_up(&self) {
         self.tx.send(Command::NetworkUp).ok();
+    }
+
+    /// When each account's next refresh is planned (Unix seconds), by account id: the schedule the
+    /// refresher keeps, retries after failures included. Accounts without a planned refresh (needs
+    /// reconnect, no refresh grant, a refresh running now) are absent. Empty if the refresher stopped.
+    pub async fn next_refreshes(&self) -> HashMap<String, u64> {
+        let (reply, answer) = oneshot::channel();
+        if self.tx.send(Command::NextRefreshes { reply }).is_err() {
+            return HashMap::new();
+        }
+        answer.await.unwrap_or_default()
     }
 
     /// Refreshes an account now ("Refresh now") and answers with the outcome.
@@ -257,11 +270,25 @@ impl<B: Backend, C: Clock> Refresher<B, C> {
                     Some(Command::ClockChanged) => tracing::info!("clock changed or machine resumed; looking at the schedule again"),
                     Some(Command::NetworkUp) => self.network_up(),
                     Some(Command::RefreshNow { account_id, reply }) => self.start_refresh(&account_id, None, Some(reply)),
+                    Some(Command::NextRefreshes { reply }) => {
+                        reply.send(self.next_refreshes()).ok();
+                    }
                 },
                 () = timer => self.run_due().await,
             }
         }
         tracing::debug!("refresher stopped");
+    }
+
+    fn next_refreshes(&self) -> HashMap<String, u64> {
+        self.entries
+            .iter()
+            .filter(|(_, e)| e.in_flight == 0)
+            .filter_map(|(id, e)| match self.plan(e) {
+                Plan::Refresh(at) => Some((id.clone(), at.div_ceil(1000))),
+                _ => None,
+            })
+            .collect()
     }
 
     fn plan(&self, entry: &Entry) -> Plan {

@@ -357,3 +357,29 @@ async fn a_flapping_network_cannot_make_the_refresher_loop() {
     assert!(during <= 20 + 8, "{during} attempts in 10 minutes: {:?}", run.fake.calls("a"));
     assert!(during >= 10, "the nudges did retry: {during}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn next_refreshes_tell_the_planned_time_and_leave_out_what_is_not_refreshed() {
+    let run = start(|f| {
+        f.add("hour", Some(3600), true);
+        f.add("no-grant", Some(3600), false);
+    });
+    run.pass(1).await;
+    let next = run.handle.next_refreshes().await;
+    let at = next["hour"] - T0 / 1000;
+    assert!((2340..=2700).contains(&at), "{at}");
+    assert!(!next.contains_key("no-grant"), "{next:?}");
+    // It is the time the refresher acts on (told rounded up to the second).
+    run.pass(at).await;
+    let calls = run.fake.calls("hour");
+    assert!(calls.len() == 1 && calls[0] + 1 >= at && calls[0] <= at, "{calls:?} {at}");
+    // Then planned from the new tokens; after a failure, the retry time (here after Retry-After) is told.
+    let again = run.handle.next_refreshes().await["hour"] - T0 / 1000;
+    assert!(again > at + 2000, "{again}");
+    run.fake.script("hour", &[Answer::Unavailable(Some(600))]);
+    run.pass(again - at).await;
+    let calls = run.fake.calls("hour");
+    assert!(calls.len() == 2 && calls[1] + 1 >= again && calls[1] <= again, "{calls:?} {again}");
+    let retry = run.handle.next_refreshes().await["hour"] - T0 / 1000;
+    assert!((again + 600..again + 700).contains(&retry), "{retry}");
+}

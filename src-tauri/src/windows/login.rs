@@ -17,6 +17,7 @@ use tauri::webview::NewWindowResponse;
 use tauri::{AppHandle, Manager, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use url::Url;
 
+use super::login_page;
 use super::session::{self, SessionError};
 use crate::ipc::{emit, IpcError, LinkFinished, EVENT_LINK_FINISHED};
 use crate::linker::{LinkError, LinkStart, Linker};
@@ -52,12 +53,11 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
     let label = format!("{LABEL_PREFIX}{}", start.flow_id.as_str().replace(|c: char| !c.is_ascii_alphanumeric(), ""));
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Url>();
     let captured = Arc::new(AtomicBool::new(false));
-    let host = start.authorize_url.host_str().unwrap_or_default().to_owned();
     let captured_nav = captured.clone();
     let policy = start.navigation.clone();
     let (nav_flow, new_window_flow) = (start.flow_id.clone(), start.flow_id.clone());
     let window = WebviewWindowBuilder::new(app, &label, WebviewUrl::External(start.authorize_url.clone()))
-        .title(format!("Sign in to {} — {host}", start.provider_name))
+        .title(login_page::title(&start.provider_name, &start.authorize_url, true))
         .inner_size(520.0, 720.0)
         .min_inner_size(380.0, 480.0)
         .center()
@@ -75,14 +75,25 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
                 false
             }
         })
+        .on_page_load({
+            let name = start.provider_name.clone();
+            move |window, page| {
+                let loading = matches!(page.event(), tauri::webview::PageLoadEvent::Started);
+                if let Err(e) = window.set_title(&login_page::title(&name, page.url(), loading)) {
+                    tracing::debug!(error = %e, "could not set the login window's title");
+                }
+            }
+        })
         .on_new_window(move |url, _features| {
             tracing::warn!(flow = new_window_flow.as_str(), scheme = url.scheme(), host = url.host_str().unwrap_or(""),
                 "login window: new window refused");
             NewWindowResponse::Deny
         })
         .build()?;
+    login_page::watch_failures(&window, start.provider_id.clone(), start.provider_name.clone())?;
 
     let flow_id = start.flow_id.clone();
+    let reconnect = linker.reconnect_target(&flow_id).is_some();
     let captured_close = captured;
     let cancel_linker = linker.clone();
     let cancel_app = app.clone();
@@ -91,7 +102,7 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
     window.on_window_event(move |event| {
         let closed_by_user = matches!(event, WindowEvent::Destroyed) && !captured_close.load(Ordering::SeqCst);
         if closed_by_user && cancel_linker.cancel(&flow_id) {
-            finished(&cancel_app, flow_id.as_str(), &cancel_provider, Err(LinkError::Cancelled));
+            finished(&cancel_app, flow_id.as_str(), &cancel_provider, reconnect, Err(LinkError::Cancelled));
             forget_session(cancel_app.clone(), cancel_label.clone());
         }
     });
@@ -109,7 +120,7 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
             Some(flow) => linker.finish(flow, url.as_str()).await.map(|a| a.id),
             None => Err(LinkError::NoPendingFlow),
         };
-        finished(&app, start.flow_id.as_str(), &start.provider_id, result);
+        finished(&app, start.flow_id.as_str(), &start.provider_id, reconnect, result);
         forget_session(app, label);
     });
     Ok(())
@@ -129,13 +140,13 @@ fn forget_session(app: AppHandle, ended_label: String) {
     });
 }
 
-fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, result: Result<String, LinkError>) {
+fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, reconnect: bool, result: Result<String, LinkError>) {
     let ok = result.is_ok();
     let (account_id, error) = match result {
         Ok(id) => (Some(id), None),
         Err(e) => (None, Some(IpcError::from(e))),
     };
-    emit(app, EVENT_LINK_FINISHED, LinkFinished { flow_id: flow_id.to_owned(), provider_id: provider_id.to_owned(), account_id, error });
+    emit(app, EVENT_LINK_FINISHED, LinkFinished { flow_id: flow_id.to_owned(), provider_id: provider_id.to_owned(), account_id, error, reconnect });
     if ok {
         crate::ipc::accounts_changed(app);
     }

@@ -1,6 +1,7 @@
 //! Windows of the app: the main window, the login window and the tray.
 
 pub mod login;
+pub mod login_page;
 pub mod session;
 pub mod tray;
 

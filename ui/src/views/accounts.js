@@ -1,80 +1,89 @@
-// The linked accounts: who, where, state, expiry, last refresh, Refresh now, and Disconnect with an
-// inline confirmation.
+// The main window's list of linked accounts: for each, the provider's icon, who (display name), where
+// (provider), the state badge and a live line "access expires in …" / "refreshed … ago". A row opens the
+// account's details; an account that needs the user gets its Reconnect button right in the row.
 import { h } from '../dom.js';
 import { absolute, relative, t } from '../i18n.js';
+import { providerIcon } from '../icons.js';
+import { badgeKind, TONES } from '../status.js';
 
-function expiry(account) {
+/** The name the user knows an account by. */
+export const accountName = (a) => a.displayName || t('account.unnamed', { provider: a.providerName });
+
+/** The "access expires …" line of an account. */
+export function expiryText(account, nowMs = Date.now()) {
   if (account.expiresAt == null) return t('account.expiryUnknown');
-  const key = account.expiresAt * 1000 > Date.now() ? 'account.expiresIn' : 'account.expired';
-  return t(key, { when: relative(account.expiresAt) });
+  const key = account.expiresAt * 1000 > nowMs ? 'account.expiresIn' : 'account.expired';
+  return t(key, { when: relative(account.expiresAt, nowMs) });
 }
 
-/** The badge's kind: connected, refreshing, error (refresh failing, retried) or needsReconnect. */
-export function badgeKind(account, refreshing) {
-  if (account.state.kind !== 'connected') return 'needsReconnect';
-  if (refreshing) return 'refreshing';
-  return account.lastError ? 'error' : 'connected';
-}
-
-function stateBadge(account, refreshing) {
-  const kind = badgeKind(account, refreshing);
-  const tone = { connected: 'ok', refreshing: 'info', error: 'warn', needsReconnect: 'warn' }[kind];
-  return h('span', { class: `badge ${tone} account-state`, dataset: { state: kind } }, t(`account.state.${kind}`));
+/** The state badge of an account. */
+export function stateBadge(account, refreshing, nowMs = Date.now()) {
+  const kind = badgeKind(account, refreshing, nowMs);
+  return h('span', { class: `badge ${TONES[kind]} account-state`, dataset: { state: kind } }, t(`account.state.${kind}`));
 }
 
 /** The line under the name that says why an account needs the user, if it does. */
-function problem(account) {
+export function problem(account) {
   if (account.state.kind !== 'connected') return h('span', { class: 'account-problem warn-text' }, account.state.reason);
   if (account.lastError) return h('span', { class: 'account-problem muted' }, t('account.retrying', { message: account.lastError }));
   return null;
 }
 
+function row(a, { providers, refreshing, onOpen, onReconnect, now }) {
+  const name = accountName(a);
+  const provider = providers.find((p) => p.id === a.providerId) ?? { icon: 'generic' };
+  const busy = refreshing.has(a.id);
+  const time = [
+    h('span', { class: 'account-expiry', title: a.expiresAt ? absolute(a.expiresAt) : undefined }, expiryText(a, now)),
+    a.refreshedAt ? h('span', { class: 'account-refreshed', title: absolute(a.refreshedAt) }, t('account.refreshed', { when: relative(a.refreshedAt, now) })) : null,
+  ];
+  const needsUser = a.state.kind !== 'connected';
+  return h(
+    'li',
+    { class: 'account', dataset: { accountId: a.id, providerId: a.providerId } },
+    providerIcon(provider, 40),
+    h(
+      'div',
+      { class: 'account-main' },
+      h('strong', { class: 'account-name' }, name),
+      h('span', { class: 'account-meta muted' }, h('span', { class: 'account-provider' }, a.providerName), a.tenant ? ` · ${a.tenant}` : '', ' ', stateBadge(a, busy, now)),
+      problem(a),
+      h('span', { class: 'account-times muted' }, ...time.filter(Boolean).flatMap((el, i) => (i ? [' · ', el] : [el]))),
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      needsUser ? h('button', { type: 'button', class: 'primary reconnect', onClick: () => onReconnect(a) }, t('account.reconnect')) : null,
+      h('button', { type: 'button', class: 'account-open', 'aria-label': t('account.detailsOf', { name }), onClick: () => onOpen(a) }, t('account.details')),
+    ),
+  );
+}
+
 /**
- * Renders the account list. `refreshing` is the set of account ids being refreshed; `onRefresh(account)`,
- * `onDiagnose(account, name)` and `onDisconnect(account, name)` (after the user confirmed) are the actions.
+ * Draws the list (or the empty state inviting a first link). `ctx`: `providers` (for icons), `refreshing`
+ * (ids being refreshed), `onOpen(account)` (details), `onReconnect(account)`.
  */
-export function renderAccounts(accounts, { onDisconnect, onRefresh, onDiagnose, refreshing = new Set() }) {
+export function renderAccounts(accounts, ctx) {
   const list = document.getElementById('accounts');
   document.getElementById('accounts-empty').hidden = accounts.length > 0;
-  list.replaceChildren(
-    ...accounts.map((a) => {
-      const name = a.displayName || t('account.unnamed', { provider: a.providerName });
-      const actions = h('div', { class: 'actions' });
-      const ask = () => {
-        actions.replaceChildren(
-          h('span', { class: 'muted' }, t('account.confirmDisconnect')),
-          h('button', { type: 'button', class: 'danger confirm-disconnect', onClick: () => onDisconnect(a, name) }, t('account.confirmYes')),
-          h('button', { type: 'button', class: 'cancel-disconnect', onClick: idle }, t('account.cancel')),
-        );
-        actions.querySelector('.confirm-disconnect').focus();
-      };
-      const idle = () => {
-        const canRefresh = a.hasRefreshToken && a.state.kind === 'connected';
-        actions.replaceChildren(
-          ...(canRefresh
-            ? [h('button', { type: 'button', class: 'refresh', disabled: refreshing.has(a.id), onClick: () => onRefresh(a, name) }, t('account.refresh'))]
-            : []),
-          h('button', { type: 'button', class: 'diagnose', onClick: () => onDiagnose(a, name) }, t('account.diagnose')),
-          h('button', { type: 'button', class: 'disconnect', onClick: ask }, t('account.disconnect')),
-        );
-      };
-      idle();
-      return h(
-        'li',
-        { class: 'card', dataset: { accountId: a.id, providerId: a.providerId } },
-        h(
-          'div',
-          { class: 'card-main' },
-          h('strong', { class: 'account-name' }, name),
-          h('span', { class: 'muted' }, a.providerName, ' · ', stateBadge(a, refreshing.has(a.id))),
-          problem(a),
-          h('span', { class: 'muted account-expiry', title: a.expiresAt ? absolute(a.expiresAt) : undefined }, expiry(a)),
-          a.refreshedAt
-            ? h('span', { class: 'muted account-refreshed', title: absolute(a.refreshedAt) }, t('account.refreshed', { when: relative(a.refreshedAt) }))
-            : null,
-        ),
-        actions,
-      );
-    }),
-  );
+  list.hidden = accounts.length === 0;
+  const now = Date.now();
+  const focused = document.activeElement?.closest?.('#accounts li[data-account-id]');
+  const focusKey = focused && [focused.dataset.accountId, [...document.activeElement.classList].join('.')];
+  list.replaceChildren(...accounts.map((a) => row(a, { ...ctx, now })));
+  // Redrawing must not lose the keyboard user's place.
+  if (focusKey) list.querySelector(`li[data-account-id="${focusKey[0]}"] ${focusKey[1] ? `.${focusKey[1]}` : 'button'}`)?.focus();
+}
+
+/** Updates only the times and badges (the minute ticker): nothing focusable is replaced. */
+export function retimeAccounts(accounts, refreshing) {
+  const now = Date.now();
+  for (const a of accounts) {
+    const li = document.querySelector(`#accounts li[data-account-id="${a.id}"]`);
+    if (!li) continue;
+    li.querySelector('.account-expiry').textContent = expiryText(a, now);
+    const refreshed = li.querySelector('.account-refreshed');
+    if (refreshed && a.refreshedAt) refreshed.textContent = t('account.refreshed', { when: relative(a.refreshedAt, now) });
+    li.querySelector('.account-state').replaceWith(stateBadge(a, refreshing.has(a.id), now));
+  }
 }

@@ -3,6 +3,7 @@
 // backend sends fingerprints, decoded claims and event records only.
 import * as backend from '../backend.js';
 import { h } from '../dom.js';
+import { openDialog } from '../dialogs.js';
 import { absolute, t } from '../i18n.js';
 
 const dialog = () => document.getElementById('diagnose');
@@ -183,6 +184,6 @@ export async function openDiagnostics(account, name) {
   ];
   actions.replaceChildren(...buttons.filter(Boolean));
   d.querySelector('.api-excerpt').hidden = true;
-  if (!d.open) d.showModal();
+  openDialog(d, '.close-diagnose');
   await load();
 }
