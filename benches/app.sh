@@ -8,12 +8,17 @@
 #   benches/app.sh --default-profile  the same with cargo's default release settings (no LTO, 16 codegen
 #                                     units, unwind, not stripped, opt-level 3), built apart in
 #                                     $CARGO_TARGET_DIR/default-profile: the "before" of the tuned profile
-# Environment: RUNS (5), IDLE_RUNS (3), IDLE_SECS (60), SETTLE (8), LINKS (20); CARGO_TARGET_DIR.
+# Environment: RUNS (5), IDLE_RUNS (3), IDLE_SECS (60), SETTLE (8), LINKS (20); APP (another build of the
+# app to measure instead of the one built here); CARGO_TARGET_DIR.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ROOT"
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_toolchain
-ensure_ui >/dev/null
+# The UI is embedded in the binary: rebuild it only when a source changed, or every run would relink the
+# app (several minutes with LTO).
+if [ ! -f ui/dist/app.js ] || [ -n "$(find ui/src ui/i18n ui/styles ui/index.html ui/package-lock.json -newer ui/dist/app.js -print -quit)" ]; then
+  ensure_ui
+fi
 
 BENCH_TARGET="$TARGET_DIR"
 PROFILE_NOTE="Cargo.toml's [profile.release]"
@@ -27,9 +32,12 @@ log "building the app and the bare app (release) in $BENCH_TARGET"
 build_started=$(date +%s)
 # One cargo call for both, so they share every dependency with the same features.
 CARGO_TARGET_DIR="$BENCH_TARGET" nice -n 5 cargo build --quiet --release -p account-linker -p bare-app
-CARGO_TARGET_DIR="$BENCH_TARGET" nice -n 5 cargo bench --quiet -p account-linker-tests --bench app --no-run
+# The bench itself (sign-ins, /proc sampling) uses the debug build of the workspace, already there for
+# the tests: a release build of it would rebuild the whole tauri stack with the tests' features.
+nice -n 5 cargo bench --quiet --profile dev -p account-linker-tests --bench app --no-run
 log "built in $(( $(date +%s) - build_started )) s"
-export APP="$BENCH_TARGET/release/account-linker" BARE="$BENCH_TARGET/release/bare-app" BENCH_TARGET
+# APP may name another build of the app (e.g. an older one, to measure a change before and after).
+export APP="${APP:-$BENCH_TARGET/release/account-linker}" BARE="$BENCH_TARGET/release/bare-app" BENCH_TARGET
 DEB="$(ls -t "$BENCH_TARGET"/release/bundle/deb/*.deb 2>/dev/null | head -n1 || true)"
 export DEB
 
@@ -48,7 +56,7 @@ status=0
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" bash -c '
   printf bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   status=0
-  CARGO_TARGET_DIR="$BENCH_TARGET" cargo bench --quiet -p account-linker-tests --bench app || status=$?
+  cargo bench --quiet --profile dev -p account-linker-tests --bench app || status=$?
   # Stop only the keyring daemon of this session (the one on this bus), never that of another run.
   for pid in $(pgrep -u "$(id -u)" gnome-keyring-d || true); do
     if tr "\0" "\n" <"/proc/$pid/environ" 2>/dev/null | grep -qxF "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; then kill "$pid"; fi

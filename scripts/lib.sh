@@ -106,10 +106,10 @@ build_packages() {
 check_deb() {
   local deb="$1" listing entry
   listing="$(dpkg-deb -c "$deb")"
-  for path in ./usr/bin/account-linker ./usr/share/icons/hicolor/128x128/apps/account-linker.png "./usr/share/applications/Account Linker.desktop"; do
-    grep -qF " $path" <<<"$listing" || { echo "the .deb lacks $path" >&2; exit 1; }
+  for path in usr/bin/account-linker usr/share/icons/hicolor/128x128/apps/account-linker.png "usr/share/applications/Account Linker.desktop"; do
+    grep -qE " (\./)?$path\$" <<<"$listing" || { echo "the .deb lacks $path" >&2; exit 1; }
   done
-  entry="$(dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/share/applications/Account Linker.desktop")"
+  entry="$(dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards "*usr/share/applications/Account Linker.desktop")"
   grep -qx 'MimeType=x-scheme-handler/org.accountlinker.app;' <<<"$entry" || { echo "the desktop entry does not handle org.accountlinker.app:" >&2; echo "$entry" >&2; exit 1; }
   grep -q '^Exec=.* %u$' <<<"$entry" || { echo "the desktop entry's Exec takes no URL (%u)" >&2; exit 1; }
   log ".deb checked: $deb ($(stat -c %s "$deb") bytes)"
