@@ -29,7 +29,7 @@ function problem(account) {
   return null;
 }
 
-// What the list shows now. Drawing it again relayouts and repaints the whole window (about 40 ms of CPU in
+// What the list shows now. Drawing it again relayouts and repaints the whole window (about 33 ms of CPU in
 // WebKit with software rendering), so a render that would show the same is skipped: the periodic update of
 // relative times then costs nothing until a text really changes, and an open confirmation stays open.
 let shown = null;
