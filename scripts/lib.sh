@@ -77,3 +77,40 @@ start_demo_provider() {
   [ -n "$ACCOUNT_LINKER_DEMO_URL" ] || { echo "the demo provider did not start:" >&2; cat "$out" >&2; exit 1; }
   export ACCOUNT_LINKER_DEMO_URL
 }
+
+# The release packages: the Tauri CLI from npm (its native binary ships in the package) builds the release
+# binary and the .deb, checks the .deb's desktop entry, then tries the AppImage (the CLI downloads
+# linuxdeploy for it, which fails offline; the .deb is kept either way).
+build_packages() {
+  local cli="$ROOT/packaging/node_modules/.bin/tauri"
+  if [ ! -x "$cli" ] || [ "$ROOT/packaging/package-lock.json" -nt "$ROOT/packaging/node_modules/.package-lock.json" ]; then
+    log "installing the Tauri CLI (npm)"
+    (cd "$ROOT/packaging" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  ensure_packages dpkg-dev file
+  log "building the release binary and the .deb (a clean release build takes several minutes)"
+  (cd "$ROOT/src-tauri" && "$cli" build --ci --bundles deb)
+  local deb
+  deb="$(ls -t "$TARGET_DIR"/release/bundle/deb/*.deb | head -n1)"
+  check_deb "$deb"
+  log "building the AppImage"
+  if (cd "$ROOT/src-tauri" && "$cli" bundle --ci --bundles appimage); then
+    log "AppImage: $(ls -t "$TARGET_DIR"/release/bundle/appimage/*.AppImage | head -n1)"
+  else
+    log "AppImage not built (see the error above); the .deb is: $deb"
+  fi
+  log "install with: sudo apt install $deb"
+}
+
+# Smoke check of a .deb: the binary, the icons, and a desktop entry that handles the app's URI scheme.
+check_deb() {
+  local deb="$1" listing entry
+  listing="$(dpkg-deb -c "$deb")"
+  for path in usr/bin/account-linker usr/share/icons/hicolor/128x128/apps/account-linker.png "usr/share/applications/Account Linker.desktop"; do
+    grep -qE " (\./)?$path\$" <<<"$listing" || { echo "the .deb lacks $path" >&2; exit 1; }
+  done
+  entry="$(dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards "*usr/share/applications/Account Linker.desktop")"
+  grep -qx 'MimeType=x-scheme-handler/org.accountlinker.app;' <<<"$entry" || { echo "the desktop entry does not handle org.accountlinker.app:" >&2; echo "$entry" >&2; exit 1; }
+  grep -q '^Exec=.* %u$' <<<"$entry" || { echo "the desktop entry's Exec takes no URL (%u)" >&2; exit 1; }
+  log ".deb checked: $deb ($(stat -c %s "$deb") bytes)"
+}

@@ -2,11 +2,16 @@
 # Installs whatever is missing, then runs Account Linker with a local demo provider (works offline).
 # Usage: scripts/run.sh            (your real keyring and config folder)
 #        ACCOUNT_LINKER_HOME=/tmp/x scripts/run.sh   (everything isolated in /tmp/x)
+#        scripts/run.sh --package    (instead of running: build the release .deb and AppImage)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ensure_packages "${BUILD_PACKAGES[@]}"
 ensure_toolchain
 ensure_ui
+if [ "${1:-}" = --package ]; then
+  build_packages
+  exit 0
+fi
 log "building the app and the demo provider"
 cargo build --quiet -p account-linker -p account-linker-tests --bins
 

@@ -23,7 +23,7 @@ secret-tool clear service account-linker-probe username probe
 
 status=0
 printf '\n\033[1m==> unit and integration tests (cargo test)\033[0m\n'
-cargo test --workspace --no-fail-fast 2>&1 | tee "$ARTIFACTS/cargo-test.log"
+cargo test --workspace --exclude bare-app --no-fail-fast 2>&1 | tee "$ARTIFACTS/cargo-test.log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 
 printf '\n\033[1m==> unit tests of the UI'"'"'s pure logic (node --test)\033[0m\n'

@@ -13,7 +13,7 @@ ensure_tauri_driver
 
 log "building the app, the demo provider and the tests"
 cargo build --quiet -p account-linker -p account-linker-tests --bins
-cargo test --quiet --workspace --no-run
+cargo test --quiet --workspace --exclude bare-app --no-run
 
 # A throwaway HOME: gnome-keyring persists its keyring there, and a second run with another password
 # would find it locked. Cargo and rustup keep their own homes.

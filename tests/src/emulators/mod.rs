@@ -134,4 +134,7 @@ pub struct EmulatorStats {
     pub api_unauthorized: u64,
     /// Requests to a revocation endpoint.
     pub revocation_requests: u64,
+    /// Time the token endpoint spent answering, summed over its requests, in microseconds: the provider's
+    /// own share of a code exchange, which benchmarks subtract. Counted by the Zählerfreunde emulator only.
+    pub token_endpoint_us: u64,
 }

@@ -412,6 +412,7 @@ async fn consent(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
 
 /// `POST /oauth/token`.
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let started = std::time::Instant::now();
     let outcome = {
         let mut core = shared.core.lock();
         let kind = body_kind(&mut core, &headers);
@@ -426,7 +427,10 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         }
         common::token_outcome(&mut core, params, |core, params| grant(&shared, core, params))
     };
-    common::token_answer(outcome).await
+    let answer = common::token_answer(outcome).await;
+    let spent = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    shared.core.lock().stats.token_endpoint_us += spent;
+    answer
 }
 
 fn grant(
