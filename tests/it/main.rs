@@ -8,5 +8,6 @@ mod link;
 mod refresh;
 pub mod oidc;
 mod seeds;
+mod system_browser;
 mod ui_text;
 mod vault;

@@ -7,11 +7,15 @@ export const EVENTS = Object.freeze({
   accountsChanged: 'accounts-changed',
   accountRefreshing: 'account-refreshing',
   linkFinished: 'link-finished',
+  signInPending: 'sign-in-pending',
 });
 
 export const listProviders = () => invoke('list_providers');
 export const listAccounts = () => invoke('list_accounts');
 export const connect = (providerId, tenant) => invoke('connect', { providerId, tenant: tenant || null });
+export const continueInBrowser = (flowId) => invoke('continue_in_browser', { flowId });
+export const signInLink = (flowId) => invoke('sign_in_link', { flowId });
+export const cancelSignIn = (flowId) => invoke('cancel_sign_in', { flowId });
 export const disconnect = (accountId) => invoke('disconnect', { accountId });
 export const refreshAccount = (accountId) => invoke('refresh_account', { accountId });
 export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));

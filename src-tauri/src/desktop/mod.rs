@@ -1,8 +1,11 @@
-//! Desktop integration that needs no window: desktop notifications (freedesktop D-Bus) and starting at
-//! login (an XDG autostart entry). Plain Rust, tested without Tauri.
+//! Desktop integration that needs no window: desktop notifications (freedesktop D-Bus), starting at
+//! login (an XDG autostart entry), the default browser and the app's URI scheme handler. Plain Rust,
+//! tested without Tauri.
 
 pub mod autostart;
+pub mod browser;
 pub mod notify;
+pub mod scheme;
 
 /// Whether the user's language is German, from the usual locale variables (first one set wins).
 pub fn prefers_german() -> bool {

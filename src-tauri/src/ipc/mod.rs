@@ -11,10 +11,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
-use crate::linker::{AccountView, LinkError, Linker};
+use crate::linker::{AccountView, HandOff, LinkError, Linker};
+use crate::oauth::flow::FlowId;
 use crate::refresh::RefresherHandle;
 use crate::providers::ProviderView;
-use crate::windows::login;
+use crate::windows::signin::{self, SignInPending};
 
 /// Event sent when the account list changed.
 pub const EVENT_ACCOUNTS_CHANGED: &str = "accounts-changed";
@@ -22,6 +23,9 @@ pub const EVENT_ACCOUNTS_CHANGED: &str = "accounts-changed";
 pub const EVENT_ACCOUNT_REFRESHING: &str = "account-refreshing";
 /// Event sent when a sign-in finished, successfully or not.
 pub const EVENT_LINK_FINISHED: &str = "link-finished";
+/// Event sent when a pending sign-in changed without the main window asking (the provider refused the
+/// login window, and the main window offers the browser).
+pub const EVENT_SIGN_IN_PENDING: &str = "sign-in-pending";
 
 /// An error as the UI receives it.
 #[derive(Debug, Clone, Serialize)]
@@ -50,14 +54,6 @@ pub struct LinkFinished {
     pub account_id: Option<String>,
     /// What went wrong, on failure.
     pub error: Option<IpcError>,
-}
-
-/// What [`connect`] returns: the flow that is now waiting for the user.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectStarted {
-    /// The flow.
-    pub flow_id: String,
 }
 
 type Shared<'a> = State<'a, Arc<Linker>>;
@@ -147,21 +143,29 @@ pub fn accounts_changed(app: &AppHandle) {
     }
 }
 
-/// Starts linking an account: opens the provider's sign-in page in a login window.
+/// Starts linking an account: opens the provider's sign-in page in a login window, or in the default
+/// browser for a provider with `login = "browser"`.
 #[tauri::command]
-pub async fn connect(
-    app: AppHandle,
-    linker: Shared<'_>,
-    provider_id: String,
-    tenant: Option<String>,
-) -> Result<ConnectStarted, IpcError> {
-    let start = linker.begin(&provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty())).await?;
-    let flow_id = start.flow_id.clone();
-    if let Err(e) = login::open(&app, linker.inner().clone(), start).await {
-        linker.cancel(&flow_id);
-        return Err(IpcError { code: "window".into(), message: format!("could not open the sign-in window: {e}") });
-    }
-    Ok(ConnectStarted { flow_id: flow_id.as_str().to_owned() })
+pub async fn connect(app: AppHandle, linker: Shared<'_>, provider_id: String, tenant: Option<String>) -> Result<SignInPending, IpcError> {
+    signin::start(&app, linker.inner().clone(), &provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty())).await
+}
+
+/// "Continue in your browser": the pending sign-in goes on in the default browser (same flow).
+#[tauri::command]
+pub async fn continue_in_browser(app: AppHandle, linker: Shared<'_>, flow_id: String) -> Result<SignInPending, IpcError> {
+    signin::hand_off(&app, &linker, &FlowId::from(flow_id), HandOff::User, true).await
+}
+
+/// "Copy sign-in link": the pending sign-in's link, for a browser of the user's choice.
+#[tauri::command]
+pub fn sign_in_link(linker: Shared<'_>, flow_id: String) -> Result<String, IpcError> {
+    Ok(linker.sign_in_link(&FlowId::from(flow_id))?.to_string())
+}
+
+/// Cancels a pending sign-in and closes its login window.
+#[tauri::command]
+pub fn cancel_sign_in(app: AppHandle, linker: Shared<'_>, flow_id: String) {
+    signin::cancel(&app, &linker, &FlowId::from(flow_id));
 }
 
 /// Removes an account and its keyring entries.

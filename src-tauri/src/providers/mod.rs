@@ -134,6 +134,31 @@ pub struct Provider {
     /// Hosts besides the authorize and token hosts that the login window may show (identity
     /// redirects, e.g. a separate sign-in host).
     pub login_hosts: Vec<String>,
+    /// Where the user signs in: the app's login window, or the default browser.
+    pub login: LoginMode,
+}
+
+/// Where a provider's sign-in page is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LoginMode {
+    /// In the app's own login window (the redirect is captured there).
+    #[default]
+    Embedded,
+    /// In the user's default browser (the redirect comes back through the app's URI scheme). For
+    /// providers that refuse embedded browsers, or company sign-ins that need the real one.
+    Browser,
+}
+
+impl LoginMode {
+    /// The mode as written in `providers.toml`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "embedded" => Some(Self::Embedded),
+            "browser" => Some(Self::Browser),
+            _ => None,
+        }
+    }
 }
 
 /// The user-visible part of a provider, sent to the UI (no secrets).
@@ -154,6 +179,8 @@ pub struct ProviderView {
     pub not_ready: Option<String>,
     /// Whether the provider offers the refresh grant.
     pub refresh: bool,
+    /// Where the user signs in.
+    pub login: LoginMode,
 }
 
 /// Why a provider can't be used for a flow right now.
@@ -229,6 +256,7 @@ impl Provider {
             issuer: None,
             redirect_uri: None,
             login_hosts: Vec::new(),
+            login: LoginMode::Embedded,
         }
     }
 
@@ -295,6 +323,7 @@ impl Provider {
             tenant_label: self.tenant.as_ref().map(|t| t.label.clone()),
             not_ready: self.readiness().err().map(|e| e.to_string()),
             refresh: self.refresh,
+            login: self.login,
         }
     }
 }

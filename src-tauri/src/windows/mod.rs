@@ -2,6 +2,7 @@
 
 pub mod login;
 pub mod session;
+pub mod signin;
 pub mod tray;
 
 #[cfg(test)]
