@@ -34,7 +34,7 @@
 //!   login page). `"auth0"` is the relayed form: Auth0 ends the transaction at the app's redirect URI
 //!   with `error=access_denied&error_description=…disallowed_useragent…` and the `state`. Only requests
 //!   whose `User-Agent` looks embedded are refused ([`looks_embedded`]: Android's `; wv)`, an iOS
-//!   WebKit view without `Safari/`, or WebKitGTK, i.e. `X11; Linux` + `AppleWebKit` without `Chrome/`,
+//!   WebKit view without `Safari/`, or WebKitGTK, i.e. `X11;`, `Linux` and `AppleWebKit` without `Chrome/`,
 //!   which is what Tauri's login window sends on Linux); any other client (a real browser, a test's
 //!   HTTP client) signs in as usual.
 //!
@@ -135,7 +135,7 @@ pub enum EmbeddedRefusal {
 pub fn looks_embedded(user_agent: &str) -> bool {
     let android_webview = user_agent.contains("; wv)");
     let ios_webview = (user_agent.contains("iPhone") || user_agent.contains("iPad")) && user_agent.contains("AppleWebKit") && !user_agent.contains("Safari/");
-    let webkitgtk = user_agent.contains("X11; Linux") && user_agent.contains("AppleWebKit") && !user_agent.contains("Chrome/");
+    let webkitgtk = user_agent.contains("X11;") && user_agent.contains("Linux") && user_agent.contains("AppleWebKit") && !user_agent.contains("Chrome/");
     android_webview || ios_webview || webkitgtk
 }
 
