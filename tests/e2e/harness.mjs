@@ -96,9 +96,12 @@ function freePort() {
 
 // tauri-driver's port: free ones, so that two test runs on one machine never drive each other's app.
 let driverPort;
+// The app's ACCOUNT_LINKER_HOME, which also names its single instance on the bus.
+let appHome;
 
 /** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) with the app's environment. */
 export async function startDriver(env) {
+  appHome = env.ACCOUNT_LINKER_HOME;
   driverPort = await freePort();
   const nativePort = await freePort();
   const child = start('tauri-driver', ['--port', String(driverPort), '--native-port', String(nativePort)], { env: { ...process.env, ...env } });
@@ -121,14 +124,24 @@ function appRunning() {
   return false;
 }
 
+/** Whether the app's single-instance name (see `AppPaths::instance_id`) still has an owner on the session bus. */
+function instanceNameOwned() {
+  if (!appHome) return false;
+  const tag = keyringService(appHome).split(':')[1];
+  const out = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+    'org.freedesktop.DBus.NameHasOwner', `string:org.accountlinker.AccountLinker.home_${tag}.SingleInstance`], { encoding: 'utf8' });
+  return /boolean true/.test(out);
+}
+
 /**
  * A new WebDriver session: the app starts fresh; resolves once its UI is ready. The app is a single
  * instance (a second start hands its arguments to the first and exits), so the last session's app must
- * have exited first, or the new one would hand over to it and WebDriver would wait for a window forever.
+ * be gone first, process and bus name (an exiting process loses its /proc exe link before its sockets
+ * close), or the new one would hand over to it and WebDriver would wait for a window forever.
  */
 export async function openApp() {
   const deadline = Date.now() + TIMEOUT;
-  while (appRunning()) {
+  while (appRunning() || instanceNameOwned()) {
     if (Date.now() > deadline) throw new Error('the previous session\'s app did not exit');
     await new Promise((r) => setTimeout(r, 100));
   }
