@@ -112,6 +112,11 @@ export const tests = [
     assert.ok(refused.length >= 1, `the app timeline records the refusal: ${JSON.stringify(log.entries.slice(-3))}`);
     const text = JSON.stringify(log) + appLog();
     assert.ok(!text.includes('STRAYCODE42') && !text.includes('nobodys-state'), 'the stray URL\'s code and state are not recorded');
+    // The app registered its scheme with the desktop when it started: an entry with an unquoted Exec line.
+    const handler = execFileSync('xdg-mime', ['query', 'default', 'x-scheme-handler/org.accountlinker.app'], { encoding: 'utf8' }).trim();
+    assert.equal(handler, 'org.accountlinker.AccountLinker-handler.desktop');
+    const entry = readFileSync(join(process.env.XDG_DATA_HOME, 'applications', handler), 'utf8');
+    assert.ok(entry.includes(`\nExec=${APP} %u\n`), entry);
   }],
 
   ['the app offers the browser by itself when the provider refuses the login window (Google: disallowed_useragent)', async (ctx) => {
