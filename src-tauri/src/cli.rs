@@ -194,7 +194,16 @@ async fn connect(linker: &Linker, provider: &str, tenant: Option<&str>) -> Resul
         linker.cancel(&start.flow_id);
         return Err(LinkError::Cancelled);
     }
-    let account = linker.complete(&start.flow_id, line.trim()).await?;
+    // The same way in as a redirect through the app's URI scheme: the pasted URL must belong to this
+    // sign-in (redirect URI and `state`), or it is refused and recorded.
+    let flow = match linker.route(line.trim()) {
+        Ok(flow) => flow,
+        Err(e) => {
+            linker.cancel(&start.flow_id);
+            return Err(e);
+        }
+    };
+    let account = linker.finish(flow, line.trim()).await?;
     println!("{}", account.id);
     Ok(())
 }

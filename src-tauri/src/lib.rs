@@ -45,10 +45,25 @@ pub fn run() {
     let background = args.iter().any(|a| a == desktop::autostart::BACKGROUND_FLAG);
     let accounts_dir = paths.data_dir.clone();
     let app = tauri::Builder::default()
+        // First: a second start (the OS handing over a redirect to the app's scheme, or the user starting
+        // the app again) is detected before anything else runs, and its URL goes to this process.
+        .plugin(
+            tauri_plugin_single_instance::Builder::new()
+                .dbus_id(paths.instance_id())
+                .callback(|app, args, _cwd| {
+                    // A URL argument reaches `on_open_url` below through the deep-link plugin.
+                    if args.len() <= 1 {
+                        windows::show_main(app);
+                    }
+                })
+                .build(),
+        )
+        .plugin(tauri_plugin_deep_link::init())
         .manage(linker)
         .setup(move |app| {
             let handle = app.handle().clone();
             let linker = app.state::<Arc<linker::Linker>>().inner().clone();
+            follow_redirects(&handle, linker.clone());
             let (notices_tx, notices_rx) = tokio::sync::mpsc::unbounded_channel();
             // The clock's timer registers with the runtime, so the refresher is made inside it.
             let refresher = tauri::async_runtime::block_on(async move {
@@ -93,6 +108,9 @@ pub fn run() {
             ipc::account_report,
             ipc::test_api_call,
             ipc::save_report,
+            ipc::continue_in_browser,
+            ipc::sign_in_link,
+            ipc::cancel_sign_in,
         ]))
         .build(tauri::generate_context!());
     let app = match app {
@@ -129,6 +147,37 @@ fn noting_first_call(
             tracing::info!(unix_us, "first IPC call from the window");
         });
         commands(invoke)
+    }
+}
+
+/// Redirects to the app's URI scheme: those handed over by a second start (the browser path), and one
+/// this process was started with (no sign-in can be pending then: it is refused and recorded). The
+/// scheme is registered with the desktop in the background.
+fn follow_redirects(app: &tauri::AppHandle, linker: Arc<linker::Linker>) {
+    use tauri_plugin_deep_link::DeepLinkExt;
+    let (handle, on_open) = (app.clone(), linker.clone());
+    app.deep_link().on_open_url(move |event| {
+        for url in event.urls() {
+            tauri::async_runtime::spawn(windows::signin::arrived(handle.clone(), on_open.clone(), url));
+        }
+    });
+    match app.deep_link().get_current() {
+        Ok(Some(urls)) => {
+            for url in urls {
+                tauri::async_runtime::spawn(windows::signin::arrived(app.clone(), linker.clone(), url));
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read the link the app was started with"),
+    }
+    #[cfg(target_os = "linux")]
+    std::thread::spawn(|| match desktop::scheme::register() {
+        Ok(path) => tracing::info!(entry = %path.display(), "the app's URI scheme is registered"),
+        Err(e) => tracing::warn!(error = %e, "the app's URI scheme is not registered; sign-ins in the browser can't come back"),
+    });
+    #[cfg(windows)]
+    if let Err(e) = app.deep_link().register_all() {
+        tracing::warn!(error = %e, "the app's URI scheme is not registered; sign-ins in the browser can't come back");
     }
 }
 

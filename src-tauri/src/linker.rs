@@ -23,7 +23,7 @@ use crate::oauth::token::{self, TokenError};
 use crate::oauth::jwt;
 use crate::paths::AppPaths;
 use crate::providers::config::ConfigError;
-use crate::providers::{Catalogue, ProviderError, ProviderView};
+use crate::providers::{Catalogue, LoginMode, ProviderError, ProviderView};
 use crate::vault::{Vault, VaultError};
 
 /// Why a linking step failed. [`LinkError::code`] is what the UI branches on.
@@ -112,6 +112,41 @@ pub struct LinkStart {
     pub redirect_uri: RedirectUri,
     /// Where the login window may go: the provider's hosts only.
     pub navigation: NavigationPolicy,
+}
+
+/// A pending flow as the UI shows it (no `state`, no link).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PendingView {
+    /// The flow.
+    pub flow_id: FlowId,
+    /// Provider id.
+    pub provider_id: String,
+    /// Provider name.
+    pub provider_name: String,
+    /// The host the user signs in at.
+    pub authorize_host: String,
+    /// Where: the login window or the default browser.
+    pub login: LoginMode,
+}
+
+/// Why a sign-in moved to the default browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandOff {
+    /// The user asked ("Continue in your browser").
+    User,
+    /// The provider refused the login window ("disallowed_useragent").
+    EmbeddedRefused,
+}
+
+impl HandOff {
+    /// The reason as a stable word (UI code, timeline).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandOff::User => "user",
+            HandOff::EmbeddedRefused => "embedded_refused",
+        }
+    }
 }
 
 /// What happened at the provider when an account was disconnected.
@@ -276,6 +311,84 @@ impl Linker {
         self.flows().remove(flow_id)
     }
 
+    /// The flows in progress.
+    pub fn pending_ids(&self) -> Vec<FlowId> {
+        self.flows().keys().cloned().collect()
+    }
+
+    /// What the UI shows of a pending flow; `None` once it ended.
+    pub fn pending(&self, flow_id: &FlowId) -> Option<PendingView> {
+        let flows = self.flows();
+        let flow = flows.get(flow_id)?;
+        let provider_name = self.catalogue.get(&flow.provider_id).map_or_else(|| flow.provider_id.clone(), |p| p.name.clone());
+        Some(PendingView {
+            flow_id: flow.id.clone(),
+            provider_id: flow.provider_id.clone(),
+            provider_name,
+            authorize_host: flow.authorize_url.host_str().unwrap_or_default().to_owned(),
+            login: flow.login,
+        })
+    }
+
+    /// The sign-in link of a pending flow (its authorize URL, with its `state` and PKCE challenge), for
+    /// the user to open in a browser of their choice. The flow stays where it is.
+    pub fn sign_in_link(&self, flow_id: &FlowId) -> Result<Url, LinkError> {
+        self.flows().get(flow_id).map(|f| f.authorize_url.clone()).ok_or(LinkError::NoPendingFlow)
+    }
+
+    /// Moves a pending flow to the default browser: the same flow (same `state`, same PKCE verifier)
+    /// then ends through the app's URI scheme ([`Linker::route`]), and closing its login window no
+    /// longer cancels it. Returns the link to open. `why` goes to the timeline.
+    pub fn hand_off(&self, flow_id: &FlowId, why: HandOff) -> Result<Url, LinkError> {
+        let mut flows = self.flows();
+        let flow = flows.get_mut(flow_id).ok_or(LinkError::NoPendingFlow)?;
+        flow.login = LoginMode::Browser;
+        if flow.handed_off.is_none() {
+            flow.handed_off = Some((crate::refresh::schedule::wall_now(), why.as_str()));
+        }
+        tracing::info!(flow = flow_id.as_str(), why = why.as_str(), "sign-in continues in the default browser");
+        Ok(flow.authorize_url.clone())
+    }
+
+    /// Cancels a flow whose sign-in page is in a login window that was closed; a flow handed to the
+    /// browser stays pending. `true` if it was cancelled.
+    pub fn cancel_in_window(&self, flow_id: &FlowId) -> bool {
+        let in_window = self.flows().get(flow_id).is_some_and(|f| f.login == LoginMode::Embedded);
+        in_window && self.cancel(flow_id)
+    }
+
+    /// Finds the pending flow a redirect belongs to (its redirect URI and `state`, compared in constant
+    /// time) and takes it out, for [`Linker::finish`]. This is the way in for every redirect that arrives
+    /// from outside the login window: the app's URI scheme (the browser path) and the command line's
+    /// pasted URL. A redirect that belongs to no pending flow is refused and recorded in the app timeline
+    /// (by its target and parameter names only); the flows in progress stay as they were, so a stray or
+    /// forged URL can't end a sign-in.
+    pub fn route(&self, redirect: &str) -> Result<PendingFlow, LinkError> {
+        let refused = |target: String, params: Vec<String>, err: LinkError| {
+            tracing::warn!(%target, ?params, code = err.code(), "redirect refused");
+            self.note(timeline::APP, Event::CallbackRefused { target, params, reason: err.to_string() });
+            err
+        };
+        let callback = match Callback::parse(redirect) {
+            Ok(c) => c,
+            Err(e) => return Err(refused("(unreadable)".into(), Vec::new(), e.into())),
+        };
+        let params: Vec<String> = callback.param_names().into_iter().map(str::to_owned).collect();
+        let mut flows = self.flows();
+        let id = flows.values().find(|f| f.claims(&callback)).map(|f| f.id.clone());
+        if let Some(flow) = id.and_then(|id| flows.remove(&id)) {
+            return Ok(flow);
+        }
+        let same_target = flows.values().any(|f| f.redirect_uri.matches(callback.url()));
+        drop(flows);
+        let err = match (same_target, callback.param("state")) {
+            (true, None) => LinkError::Callback(CallbackError::StateMissing),
+            (true, Some(_)) => LinkError::Callback(CallbackError::StateMismatch),
+            (false, _) => LinkError::NoPendingFlow,
+        };
+        Err(refused(callback.target(), params, err))
+    }
+
     /// Cancels a flow; `true` if it was still pending.
     pub fn cancel(&self, flow_id: &FlowId) -> bool {
         lock(&self.reconnects).remove(flow_id);
@@ -283,7 +396,12 @@ impl Linker {
         tracing::info!(flow = flow_id.as_str(), "sign-in cancelled");
         let err = LinkError::Cancelled;
         let failed = Event::FlowFailed { code: err.code().into(), message: err.to_string() };
-        self.note_all(timeline::APP, &[flow_started(&flow), now_entry(failed)]);
+        let mut entries = vec![flow_started(&flow)];
+        if let Some((at_ms, why)) = flow.handed_off {
+            entries.push(Entry { at_ms, event: Event::HandedToBrowser { why: why.into() } });
+        }
+        entries.push(now_entry(failed));
+        self.note_all(timeline::APP, &entries);
         true
     }
 
@@ -300,6 +418,9 @@ impl Linker {
         let flow_id = flow.id.clone();
         let target = lock(&self.reconnects).remove(&flow_id);
         let mut events = vec![flow_started(&flow)];
+        if let Some((at_ms, why)) = flow.handed_off {
+            events.push(Entry { at_ms, event: Event::HandedToBrowser { why: why.into() } });
+        }
         let provider = self.provider(&flow.provider_id).await?;
         let outcome = async {
             let callback = Callback::parse(redirect)?;

@@ -49,6 +49,16 @@ impl AppPaths {
         }
     }
 
+    /// The name this installation's running instance is known by (the single-instance plugin's D-Bus
+    /// name on Linux): an isolated home has its own, so a test or support session never hands its
+    /// redirects to the user's app, nor the other way round.
+    pub fn instance_id(&self) -> String {
+        match self.keyring_service.strip_prefix(KEYRING_SERVICE).and_then(|rest| rest.strip_prefix(':')) {
+            Some(tag) => format!("org.accountlinker.AccountLinker.home_{tag}"),
+            None => "org.accountlinker.AccountLinker".to_owned(),
+        }
+    }
+
     /// The folder of the per-account timelines.
     pub fn timeline_dir(&self) -> PathBuf {
         self.data_dir.join("timeline")
@@ -76,5 +86,7 @@ mod tests {
         assert_ne!(a.keyring_service, b.keyring_service);
         assert!(a.keyring_service.starts_with("account-linker:"));
         assert_eq!(a.accounts_file(), Path::new("/tmp/a/accounts.json"));
+        assert_ne!(a.instance_id(), b.instance_id());
+        assert!(a.instance_id().starts_with("org.accountlinker.AccountLinker.home_"), "{}", a.instance_id());
     }
 }

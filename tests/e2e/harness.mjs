@@ -2,7 +2,7 @@
 // Nothing here is a mock: the app is the real debug binary in a real WebKitGTK window under Xvfb.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Builder, By, until } from 'selenium-webdriver';
@@ -96,9 +96,12 @@ function freePort() {
 
 // tauri-driver's port: free ones, so that two test runs on one machine never drive each other's app.
 let driverPort;
+// The app's ACCOUNT_LINKER_HOME, which also names its single instance on the bus.
+let appHome;
 
 /** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) with the app's environment. */
 export async function startDriver(env) {
+  appHome = env.ACCOUNT_LINKER_HOME;
   driverPort = await freePort();
   const nativePort = await freePort();
   const child = start('tauri-driver', ['--port', String(driverPort), '--native-port', String(nativePort)], { env: { ...process.env, ...env } });
@@ -109,8 +112,39 @@ export async function startDriver(env) {
   return { log };
 }
 
-/** A new WebDriver session: the app starts fresh; resolves once its UI is ready. */
+/** Whether a process of the app under test is still running (e.g. the last session's, still exiting). */
+function appRunning() {
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) === APP) return true;
+    } catch {
+      // Gone, a zombie, or not ours to read.
+    }
+  }
+  return false;
+}
+
+/** Whether the app's single-instance name (see `AppPaths::instance_id`) still has an owner on the session bus. */
+function instanceNameOwned() {
+  if (!appHome) return false;
+  const tag = keyringService(appHome).split(':')[1];
+  const out = execFileSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+    'org.freedesktop.DBus.NameHasOwner', `string:org.accountlinker.AccountLinker.home_${tag}.SingleInstance`], { encoding: 'utf8' });
+  return /boolean true/.test(out);
+}
+
+/**
+ * A new WebDriver session: the app starts fresh; resolves once its UI is ready. The app is a single
+ * instance (a second start hands its arguments to the first and exits), so the last session's app must
+ * be gone first, process and bus name (an exiting process loses its /proc exe link before its sockets
+ * close), or the new one would hand over to it and WebDriver would wait for a window forever.
+ */
 export async function openApp() {
+  const deadline = Date.now() + TIMEOUT;
+  while (appRunning() || instanceNameOwned()) {
+    if (Date.now() > deadline) throw new Error('the previous session\'s app did not exit');
+    await new Promise((r) => setTimeout(r, 100));
+  }
   const driver = await new Builder()
     .usingServer(`http://127.0.0.1:${driverPort}/`)
     .withCapabilities({ browserName: 'wry', 'tauri:options': { application: APP } })
@@ -281,4 +315,58 @@ export function keyringLookup(service, user) {
 export async function demoControl(base, name) {
   const res = await fetch(new URL(`_control/${name}`, base), { method: 'POST' });
   if (!res.ok) throw new Error(`control ${name} answered ${res.status}`);
+}
+
+/** The first form of a page: its action and fields (hidden inputs), decoded from the HTML. */
+function firstForm(html) {
+  const unescape = (s) => s.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&#x27;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+  const attr = (tag, name) => {
+    const m = tag.match(new RegExp(`${name}="([^"]*)"`));
+    return m ? unescape(m[1]) : null;
+  };
+  const form = html.match(/<form[^>]*>[\s\S]*?<\/form>/);
+  if (!form) throw new Error(`the page has no form: ${html.slice(0, 400)}`);
+  const action = attr(form[0].match(/<form[^>]*>/)[0], 'action');
+  const fields = [...form[0].matchAll(/<input[^>]*>/g)]
+    .map((m) => m[0])
+    .filter((tag) => tag.includes('type="hidden"'))
+    .map((tag) => [attr(tag, 'name'), attr(tag, 'value') ?? '']);
+  return { action, fields };
+}
+
+/**
+ * Plays the user's own browser over HTTP: opens the sign-in link, keeps cookies, fills the provider's
+ * login form (`demo`/`demo`), answers the consent page with `decision`, and returns the address the
+ * provider finally sent the browser to (the app's URI scheme), as a browser would hand it to the OS.
+ */
+export async function signInOverHttp(link, decision = 'approve') {
+  const cookies = new Map();
+  let url = new URL(link);
+  let init = { method: 'GET' };
+  for (let step = 0; step < 20; step++) {
+    const headers = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0' };
+    if (cookies.size) headers.cookie = [...cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const res = await fetch(url, { ...init, headers: { ...headers, ...init.headers }, redirect: 'manual' });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(';');
+      const at = pair.indexOf('=');
+      if (at > 0) cookies.set(pair.slice(0, at).trim(), pair.slice(at + 1).trim());
+    }
+    if (res.status >= 300 && res.status < 400) {
+      const location = res.headers.get('location');
+      const next = new URL(location, url);
+      if (next.protocol !== 'http:' && next.protocol !== 'https:') return location;
+      url = next;
+      init = { method: 'GET' };
+      continue;
+    }
+    const html = await res.text();
+    if (res.status !== 200) throw new Error(`the provider answered ${res.status}: ${html.slice(0, 400)}`);
+    const { action, fields } = firstForm(html);
+    if (html.includes('id="username"')) fields.push(['username', 'demo'], ['password', 'demo']);
+    else if (html.includes('id="approve"')) fields.push(['decision', decision]);
+    url = new URL(action, url);
+    init = { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded' } };
+  }
+  throw new Error('no redirect to the app after 20 steps');
 }

@@ -9,5 +9,6 @@ mod notify;
 mod refresh;
 pub mod oidc;
 mod seeds;
+mod system_browser;
 mod ui_text;
 mod vault;

@@ -8,6 +8,7 @@ export const EVENTS = Object.freeze({
   accountRefreshing: 'account-refreshing',
   linkFinished: 'link-finished',
   loginLoadFailed: 'login-load-failed',
+  signInPending: 'sign-in-pending',
 });
 
 export const listProviders = () => invoke('list_providers');
@@ -15,6 +16,9 @@ export const listAccounts = () => invoke('list_accounts');
 /** Opens the login window; `language` is the UI's, for the login window's title and error page. */
 export const connect = (providerId, tenant, language) => invoke('connect', { providerId, tenant: tenant || null, language });
 export const reconnect = (accountId, language) => invoke('reconnect', { accountId, language });
+export const continueInBrowser = (flowId) => invoke('continue_in_browser', { flowId });
+export const signInLink = (flowId) => invoke('sign_in_link', { flowId });
+export const cancelSignIn = (flowId) => invoke('cancel_sign_in', { flowId });
 export const disconnect = (accountId) => invoke('disconnect', { accountId });
 export const refreshAccount = (accountId) => invoke('refresh_account', { accountId });
 export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));

@@ -10,9 +10,61 @@ import { detailsAccountId, openDetails, renderDetails, setUpDetails } from './vi
 import { openDiagnostics } from './views/diagnose.js';
 import { clear, show } from './views/message.js';
 import { openPicker, renderPicker, setUpPicker } from './views/picker.js';
+import { renderSignIn } from './views/signin.js';
 
-const state = { providers: { providers: [], problems: [] }, accounts: [], refreshing: new Set(), loaded: false };
+const state = { providers: { providers: [], problems: [] }, accounts: [], refreshing: new Set(), loaded: false, finished: new Set(), signIn: null, link: null, copied: false };
 const getAccount = (id) => state.accounts.find((a) => a.id === id);
+
+const signInActions = { onBrowser: continueInBrowser, onCopy: copySignInLink, onCancel: cancelSignIn };
+
+function renderPending() {
+  renderSignIn(state.signIn, signInActions, state.link, state.copied);
+}
+
+/** A pending sign-in changed (started, handed to the browser, offered the browser). */
+function setPending(pending) {
+  if (state.signIn?.flowId !== pending?.flowId) {
+    state.link = null;
+    state.copied = false;
+  }
+  state.signIn = pending;
+  renderPending();
+}
+
+async function continueInBrowser() {
+  if (!state.signIn) return;
+  try {
+    setPending(await backend.continueInBrowser(state.signIn.flowId));
+  } catch (e) {
+    show('error', t('link.failed', { message: e.message }), e.code);
+  }
+}
+
+async function copySignInLink() {
+  if (!state.signIn) return;
+  try {
+    state.link = await backend.signInLink(state.signIn.flowId);
+  } catch (e) {
+    return show('error', t('link.failed', { message: e.message }), e.code);
+  }
+  try {
+    await navigator.clipboard.writeText(state.link);
+    state.copied = true;
+  } catch {
+    // No clipboard here (or no permission): the link is shown selected, to copy by hand.
+    state.copied = false;
+  }
+  renderPending();
+}
+
+async function cancelSignIn() {
+  if (!state.signIn) return;
+  try {
+    await backend.cancelSignIn(state.signIn.flowId);
+  } catch (e) {
+    show('error', e.message, e.code);
+  }
+}
 
 function renderAccountViews() {
   const providers = state.providers.providers;
@@ -37,6 +89,7 @@ function render() {
   renderProblems();
   renderPicker(state.providers.providers);
   renderAccountViews();
+  renderPending();
 }
 
 async function reloadAccounts() {
@@ -63,7 +116,10 @@ function showDetails(account) {
 async function startConnect(provider, tenant) {
   show('info', t('link.waiting', { name: provider.name }));
   try {
-    await backend.connect(provider.id, tenant, language());
+    const pending = await backend.connect(provider.id, tenant, language());
+    // The sign-in may have ended already (a window closed at once): only a pending one is shown.
+    if (!state.finished.has(pending.flowId)) setPending(pending);
+    if (pending.login === 'browser') show('info', t('link.waitingBrowser', { name: provider.name }));
   } catch (e) {
     show('error', t('link.failed', { message: e.message }), e.code);
   }
@@ -72,7 +128,9 @@ async function startConnect(provider, tenant) {
 async function doReconnect(account) {
   show('info', t('link.waitingReconnect', { name: account.providerName }));
   try {
-    await backend.reconnect(account.id, language());
+    const pending = await backend.reconnect(account.id, language());
+    if (!state.finished.has(pending.flowId)) setPending(pending);
+    if (pending.login === 'browser') show('info', t('link.waitingBrowser', { name: account.providerName }));
   } catch (e) {
     show('error', t('link.failed', { message: e.message }), e.code);
   }
@@ -117,12 +175,15 @@ function providerName(id) {
 }
 
 function onLinkFinished(result) {
+  if (result.flowId) state.finished.add(result.flowId);
+  if (result.flowId && state.signIn?.flowId === result.flowId) setPending(null);
   const name = providerName(result.providerId);
   if (!result.error) return show('success', t(result.reconnect ? 'link.reconnected' : 'link.done', { name }));
   const { code, message } = result.error;
   if (code === 'cancelled') return show('info', t('link.cancelled'), code);
   if (code === 'access_denied') return show('error', t('link.denied', { name }), code);
   if (code === 'different_account') return show('error', t('link.differentAccount', { message }), code);
+  if (!result.flowId) return show('error', t('link.stray', { message }), code);
   show('error', t('link.failed', { message }), code);
 }
 
@@ -142,6 +203,11 @@ async function start() {
   await backend.onEvent(backend.EVENTS.linkFinished, onLinkFinished);
   await backend.onEvent(backend.EVENTS.accountRefreshing, onRefreshing);
   await backend.onEvent(backend.EVENTS.loginLoadFailed, onLoginLoadFailed);
+  await backend.onEvent(backend.EVENTS.signInPending, (pending) => {
+    // The panel says what happened (e.g. the provider refused the login window) and what to do.
+    clear();
+    setPending(pending);
+  });
   state.providers = await backend.listProviders();
   render();
   await reloadAccounts();

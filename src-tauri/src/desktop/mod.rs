@@ -1,10 +1,13 @@
 //! Desktop integration that needs no window: desktop notifications (freedesktop D-Bus), starting at
-//! login (an XDG autostart entry) and noticing the network come back. Plain Rust, tested without Tauri.
+//! login (an XDG autostart entry), noticing the network come back, the default browser and the app's URI
+//! scheme handler. Plain Rust, tested without Tauri.
 
 pub mod autostart;
+pub mod browser;
 #[cfg(target_os = "linux")]
 pub mod network;
 pub mod notify;
+pub mod scheme;
 
 /// Whether the user's language is German, from the usual locale variables (first one set wins).
 pub fn prefers_german() -> bool {

@@ -249,6 +249,10 @@ pub fn describe(event: &Event) -> String {
         ),
         Event::RedirectReceived { params } => format!("redirect received with parameters: {}", params.join(", ")),
         Event::FlowFailed { code, message } => format!("sign-in ended without an account ({code}): {message}"),
+        Event::CallbackRefused { target, params, reason } => {
+            format!("redirect to {target} (parameters: {}) refused: {reason}", params.join(", "))
+        }
+        Event::HandedToBrowser { why } => format!("sign-in continued in the default browser ({why})"),
         Event::CodeExchange(x) => format!("code exchange {}", exchange_words(x)),
         Event::Refresh(x) => format!("refresh {}", exchange_words(x)),
         Event::ApiTest { host, status, ms, error } => match (status, error) {

@@ -57,6 +57,21 @@ pub enum Event {
         /// Parameter names, e.g. `code`, `state`, `domain`.
         params: Vec<String>,
     },
+    /// A redirect to the app arrived from outside (the URI scheme, a pasted URL) and belonged to no
+    /// sign-in in progress: refused, nothing stored. Only its target and parameter names are kept.
+    CallbackRefused {
+        /// Scheme and path, e.g. `org.accountlinker.app:/oauth2/demo` (never the query).
+        target: String,
+        /// Parameter names, e.g. `code`, `state`.
+        params: Vec<String>,
+        /// Why it was refused, in words.
+        reason: String,
+    },
+    /// A sign-in moved from the login window to the default browser (same flow, same `state`).
+    HandedToBrowser {
+        /// `user` (the user asked) or `embedded_refused` (the provider refused the login window).
+        why: String,
+    },
     /// A sign-in ended without an account.
     FlowFailed {
         /// The error code (as the UI gets it).

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
-use crate::linker::{AccountView, LinkError, Linker};
+use crate::linker::{AccountView, HandOff, LinkError, Linker};
+use crate::oauth::flow::FlowId;
 use crate::refresh::RefresherHandle;
 use crate::providers::ProviderView;
-use crate::windows::login;
+use crate::windows::signin::{self, SignInPending};
 
 /// Event sent when the account list changed.
 pub const EVENT_ACCOUNTS_CHANGED: &str = "accounts-changed";
@@ -39,6 +40,10 @@ pub struct LoginLoadFailed {
     /// WebKit's own words.
     pub message: String,
 }
+
+/// Event sent when a pending sign-in changed without the main window asking (the provider refused the
+/// login window, and the main window offers the browser).
+pub const EVENT_SIGN_IN_PENDING: &str = "sign-in-pending";
 
 /// An error as the UI receives it.
 #[derive(Debug, Clone, Serialize)]
@@ -69,14 +74,6 @@ pub struct LinkFinished {
     pub reconnect: bool,
     /// What went wrong, on failure.
     pub error: Option<IpcError>,
-}
-
-/// What [`connect`] returns: the flow that is now waiting for the user.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectStarted {
-    /// The flow.
-    pub flow_id: String,
 }
 
 type Shared<'a> = State<'a, Arc<Linker>>;
@@ -182,7 +179,8 @@ pub fn accounts_changed(app: &AppHandle) {
     tauri::async_runtime::spawn(async move { crate::windows::tray::refresh(&app).await });
 }
 
-/// Starts linking an account: opens the provider's sign-in page in a login window.
+/// Starts linking an account: opens the provider's sign-in page in a login window, or in the default
+/// browser for a provider with `login = "browser"`.
 #[tauri::command]
 pub async fn connect(
     app: AppHandle,
@@ -190,28 +188,35 @@ pub async fn connect(
     provider_id: String,
     tenant: Option<String>,
     language: Option<String>,
-) -> Result<ConnectStarted, IpcError> {
+) -> Result<SignInPending, IpcError> {
     crate::windows::login_page::set_language(language.as_deref());
-    let start = linker.begin(&provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty())).await?;
-    open_login(&app, &linker, start).await
+    signin::start(&app, linker.inner().clone(), &provider_id, tenant.as_deref().filter(|t| !t.trim().is_empty())).await
 }
 
-/// Signs in again to an existing account ("Reconnect"): a login window at its provider (and tenant);
-/// when it finishes, the account's tokens are replaced in place.
+/// Signs in again to an existing account ("Reconnect"): a login window (or the browser) at its provider
+/// and tenant; when it finishes, the account's tokens are replaced in place.
 #[tauri::command]
-pub async fn reconnect(app: AppHandle, linker: Shared<'_>, account_id: String, language: Option<String>) -> Result<ConnectStarted, IpcError> {
+pub async fn reconnect(app: AppHandle, linker: Shared<'_>, account_id: String, language: Option<String>) -> Result<SignInPending, IpcError> {
     crate::windows::login_page::set_language(language.as_deref());
-    let start = linker.begin_reconnect(&account_id).await?;
-    open_login(&app, &linker, start).await
+    signin::start_reconnect(&app, linker.inner().clone(), &account_id).await
 }
 
-async fn open_login(app: &AppHandle, linker: &Shared<'_>, start: crate::linker::LinkStart) -> Result<ConnectStarted, IpcError> {
-    let flow_id = start.flow_id.clone();
-    if let Err(e) = login::open(app, linker.inner().clone(), start).await {
-        linker.cancel(&flow_id);
-        return Err(IpcError { code: "window".into(), message: format!("could not open the sign-in window: {e}") });
-    }
-    Ok(ConnectStarted { flow_id: flow_id.as_str().to_owned() })
+/// "Continue in your browser": the pending sign-in goes on in the default browser (same flow).
+#[tauri::command]
+pub async fn continue_in_browser(app: AppHandle, linker: Shared<'_>, flow_id: String) -> Result<SignInPending, IpcError> {
+    signin::hand_off(&app, &linker, &FlowId::from(flow_id), HandOff::User, true).await
+}
+
+/// "Copy sign-in link": the pending sign-in's link, for a browser of the user's choice.
+#[tauri::command]
+pub fn sign_in_link(linker: Shared<'_>, flow_id: String) -> Result<String, IpcError> {
+    Ok(linker.sign_in_link(&FlowId::from(flow_id))?.to_string())
+}
+
+/// Cancels a pending sign-in and closes its login window.
+#[tauri::command]
+pub fn cancel_sign_in(app: AppHandle, linker: Shared<'_>, flow_id: String) {
+    signin::cancel(&app, &linker, &FlowId::from(flow_id));
 }
 
 /// Removes an account and its keyring entries.

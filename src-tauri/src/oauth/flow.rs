@@ -14,7 +14,7 @@ use super::callback::{Callback, CallbackError};
 use super::pkce::{PkceChallenge, PkceVerifier};
 use super::redirect::RedirectUri;
 use super::secret::AuthorizationCode;
-use crate::providers::{Endpoints, Provider, ProviderError};
+use crate::providers::{Endpoints, LoginMode, Provider, ProviderError};
 
 /// Identifies a pending flow inside the app (never sent to the provider).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -71,6 +71,11 @@ pub struct PendingFlow {
     pub endpoints: Endpoints,
     /// When the flow began.
     pub started_at: Instant,
+    /// Where the user signs in: the login window, or (from the start or after a hand-off) the default
+    /// browser, whose redirect comes back through the app's URI scheme.
+    pub login: LoginMode,
+    /// When (Unix ms) and why (a stable word) the flow moved from the login window to the browser.
+    pub handed_off: Option<(u64, &'static str)>,
     state: CsrfState,
     verifier: Option<PkceVerifier>,
     keep_params: Vec<String>,
@@ -123,10 +128,22 @@ impl PendingFlow {
             redirect_uri,
             endpoints,
             started_at: Instant::now(),
+            login: provider.login,
+            handed_off: None,
             state,
             verifier,
             keep_params: provider.keep_redirect_params.clone(),
         })
+    }
+
+    /// Whether a callback that arrived from outside (the URI scheme, a pasted URL) belongs to this flow:
+    /// its redirect URI and its `state` (compared in constant time). Nothing is consumed: a callback that
+    /// is not this flow's leaves it pending, so a stray or forged URL can't end someone's sign-in.
+    pub fn claims(&self, callback: &Callback) -> bool {
+        let state_ok = callback.param("state").is_some_and(|s| self.state.matches(s));
+        // Both are checked whatever the first says, so the answer's timing tells nothing about the state.
+        let redirect_ok = self.redirect_uri.matches(callback.url());
+        state_ok & redirect_ok
     }
 
     /// Checks a callback against this flow, in order: `state`, redirect URI, `error`, `code`.
@@ -265,5 +282,16 @@ mod tests {
         let flow = begin(&provider());
         let c = cb(&flow, &format!("state={}", flow.state_for_test()));
         assert_eq!(flow.complete(&c).unwrap_err(), CallbackError::CodeMissing);
+    }
+
+    #[test]
+    fn a_flow_claims_only_its_own_redirect_and_state() {
+        let flow = begin(&provider());
+        assert!(flow.claims(&cb(&flow, &format!("code=abc&state={}", flow.state_for_test()))));
+        assert!(flow.claims(&cb(&flow, &format!("error=access_denied&state={}", flow.state_for_test()))));
+        assert!(!flow.claims(&cb(&flow, "code=abc&state=forged")));
+        assert!(!flow.claims(&cb(&flow, "code=abc")));
+        let elsewhere = Callback::parse(&format!("org.accountlinker.app:/oauth2/other?code=a&state={}", flow.state_for_test())).expect("parse");
+        assert!(!flow.claims(&elsewhere));
     }
 }

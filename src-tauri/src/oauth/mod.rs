@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod callback;
+pub mod embedded;
 pub mod flow;
 pub mod jwt;
 pub mod navigation;

@@ -15,7 +15,9 @@
 //! `issuer` (OpenID Connect: endpoints not given are discovered from it), `redirect_uri` (another URI in the
 //! app's scheme registered at the provider, e.g. `org.accountlinker.app:/oauth2/legacy`), `login_hosts`
 //! (list of host names the login window may show besides the authorize and token hosts), `icon` (one of
-//! the icons the app ships, [`super::ICONS`]).
+//! the icons the app ships, [`super::ICONS`]), `login` (`"embedded"`, the default: the app's login
+//! window; `"browser"`: the default browser, for providers that refuse embedded browsers or sign-ins that
+//! need the real one).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -114,6 +116,7 @@ struct RawProvider {
     redirect_uri: Option<String>,
     login_hosts: Option<Vec<String>>,
     icon: Option<String>,
+    login: Option<String>,
 }
 
 /// Applies the file's text to `providers` (built-ins first); returns every problem found.
@@ -139,11 +142,13 @@ pub fn apply(path: &Path, text: &str, providers: &mut Vec<Provider>) -> Vec<Conf
             field: field.map(str::to_owned),
             message,
         };
-        let parsed: RawProvider = match toml::Value::Table(table).try_into() {
+        let parsed: RawProvider = match toml::Value::Table(table.clone()).try_into() {
             Ok(p) => p,
             Err(e) => {
                 let msg = first_line(e.message());
-                let field = field_in_message(&msg);
+                // An unknown field is named in the message; a value of the wrong type is not (the
+                // message quotes the value), so the field is found by reading the keys one at a time.
+                let field = field_in_message(&msg).filter(|f| table.contains_key(f)).or_else(|| failing_key(&table));
                 problems.push(err(field.as_deref(), msg));
                 continue;
             }
@@ -298,6 +303,11 @@ fn build(raw: RawProvider, base: Option<Provider>) -> Result<Provider, FieldErro
         }
         p.icon = Some(v);
     }
+    if let Some(v) = raw.login {
+        p.login = super::LoginMode::parse(&v).ok_or_else(|| {
+            ("login", format!("'{v}' is not a sign-in place: use \"embedded\" (the app's sign-in window) or \"browser\" (the default browser)"))
+        })?;
+    }
     if let Some(field) = missing {
         return Err((field, format!("is required for a provider that is not built in ({})", required_list())));
     }
@@ -358,6 +368,16 @@ fn field_line(text: &str, span: std::ops::Range<usize>, field: &str) -> Option<u
 }
 
 /// The field a serde message is about: "unknown field `x`", "missing field `x`", or "… for key `x`".
+/// The first key of a provider table whose value can't be read on its own (with the `id`).
+fn failing_key(table: &toml::Table) -> Option<String> {
+    table.iter().filter(|(k, _)| k.as_str() != "id").find_map(|(k, v)| {
+        let mut alone = toml::Table::new();
+        alone.insert("id".into(), table.get("id").cloned().unwrap_or_else(|| toml::Value::String("x".into())));
+        alone.insert(k.clone(), v.clone());
+        toml::Value::Table(alone).try_into::<RawProvider>().is_err().then(|| k.clone())
+    })
+}
+
 fn field_in_message(msg: &str) -> Option<String> {
     let start = msg.find('`')? + 1;
     let len = msg[start..].find('`')?;
@@ -531,5 +551,23 @@ name = "Incomplete"
         let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\n\nlogin_hosts = [\"https://accounts.google.com/\"]\n");
         assert_eq!((p[0].line, p[0].field.as_deref()), (Some(4), Some("login_hosts")));
         assert!(p[0].message.contains("https://accounts.google.com/"), "{}", p[0].message);
+    }
+
+    #[test]
+    fn login_is_embedded_or_browser() {
+        let (ps, problems) = run("[[provider]]\nid = \"zaehlerfreunde\"\nlogin = \"browser\"\n");
+        assert!(problems.is_empty(), "{problems:?}");
+        let zf = ps.iter().find(|p| p.id == "zaehlerfreunde").expect("zf");
+        assert_eq!(zf.login, crate::providers::LoginMode::Browser);
+        assert_eq!(zf.view().login, crate::providers::LoginMode::Browser);
+        let demo = ps.iter().find(|p| p.id != "zaehlerfreunde").expect("another");
+        assert_eq!(demo.login, crate::providers::LoginMode::Embedded, "the default is the login window");
+        let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\n\nlogin = \"system\"\n");
+        assert_eq!(
+            p[0].to_string(),
+            "/cfg/providers.toml:4: provider 'zaehlerfreunde', field 'login': 'system' is not a sign-in place: use \"embedded\" (the app's sign-in window) or \"browser\" (the default browser)"
+        );
+        let (_, p) = run("[[provider]]\nid = \"zaehlerfreunde\"\nlogin = true\n");
+        assert_eq!((p[0].line, p[0].field.as_deref()), (Some(3), Some("login")), "{:?}", p[0]);
     }
 }

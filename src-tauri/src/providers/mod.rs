@@ -136,6 +136,31 @@ pub struct Provider {
     pub login_hosts: Vec<String>,
     /// One of [`ICONS`], shown beside the provider's name; `None` picks one by id (see [`Provider::icon_name`]).
     pub icon: Option<String>,
+    /// Where the user signs in: the app's login window, or the default browser.
+    pub login: LoginMode,
+}
+
+/// Where a provider's sign-in page is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LoginMode {
+    /// In the app's own login window (the redirect is captured there).
+    #[default]
+    Embedded,
+    /// In the user's default browser (the redirect comes back through the app's URI scheme). For
+    /// providers that refuse embedded browsers, or company sign-ins that need the real one.
+    Browser,
+}
+
+impl LoginMode {
+    /// The mode as written in `providers.toml`.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "embedded" => Some(Self::Embedded),
+            "browser" => Some(Self::Browser),
+            _ => None,
+        }
+    }
 }
 
 /// The icons the UI ships (`ui/icons/<name>.svg`): the seed providers', the demo's, a generic OpenID
@@ -162,6 +187,8 @@ pub struct ProviderView {
     pub refresh: bool,
     /// Its icon, one of [`ICONS`].
     pub icon: &'static str,
+    /// Where the user signs in.
+    pub login: LoginMode,
 }
 
 /// Why a provider can't be used for a flow right now.
@@ -238,6 +265,7 @@ impl Provider {
             redirect_uri: None,
             login_hosts: Vec::new(),
             icon: None,
+            login: LoginMode::Embedded,
         }
     }
 
@@ -305,6 +333,7 @@ impl Provider {
             not_ready: self.readiness().err().map(|e| e.to_string()),
             refresh: self.refresh,
             icon: self.icon_name(),
+            login: self.login,
         }
     }
 

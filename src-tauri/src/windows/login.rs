@@ -8,7 +8,10 @@
 //! at a time: a new one closes the login window of the one before (which cancels it), because the
 //! browsing data is shared.
 //! The window's label starts with `login-`, which no capability names: pages there get no IPC at all.
-//! Closing the window before the redirect cancels the flow.
+//! Closing the window before the redirect cancels the flow, unless the flow was handed to the default
+//! browser ([`super::signin`]). A navigation that shows the provider refusing embedded browsers
+//! ([`crate::oauth::embedded`], e.g. Google's `disallowed_useragent`) is stopped, and the main window
+//! offers to continue the same flow in the browser.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,7 +24,22 @@ use super::login_page;
 use super::session::{self, SessionError};
 use crate::ipc::{emit, IpcError, LinkFinished, EVENT_LINK_FINISHED};
 use crate::linker::{LinkError, LinkStart, Linker};
+use crate::oauth::embedded::refuses_embedded;
+use crate::oauth::flow::FlowId;
 use crate::oauth::navigation::Decision;
+
+/// What the login window reports to its flow: at most one of these is sent.
+enum Outcome {
+    /// The redirect to the app's scheme.
+    Redirect(Url),
+    /// The provider refuses to sign in inside an embedded browser.
+    EmbeddedRefused,
+}
+
+/// The label of the login window of a flow.
+pub fn label(flow_id: &FlowId) -> String {
+    format!("{LABEL_PREFIX}{}", flow_id.as_str().replace(|c: char| !c.is_ascii_alphanumeric(), ""))
+}
 
 /// Prefix of every login window's label.
 pub const LABEL_PREFIX: &str = "login-";
@@ -50,8 +68,8 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
         }
     }
     session::clear(app).await?;
-    let label = format!("{LABEL_PREFIX}{}", start.flow_id.as_str().replace(|c: char| !c.is_ascii_alphanumeric(), ""));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Url>();
+    let label = label(&start.flow_id);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Outcome>();
     let captured = Arc::new(AtomicBool::new(false));
     let captured_nav = captured.clone();
     let policy = start.navigation.clone();
@@ -62,10 +80,17 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
         .min_inner_size(380.0, 480.0)
         .center()
         .on_navigation(move |url| match policy.decide(url) {
+            _ if refuses_embedded(url) => {
+                tracing::warn!(flow = nav_flow.as_str(), host = url.host_str().unwrap_or(""), "the provider refuses embedded browsers");
+                if !captured_nav.swap(true, Ordering::SeqCst) && tx.send(Outcome::EmbeddedRefused).is_err() {
+                    tracing::warn!("refusal seen after the flow ended");
+                }
+                false
+            }
             Decision::Allow => true,
             Decision::Capture(url) => {
                 // Taken exactly once; never loaded, never handed to the OS.
-                if !captured_nav.swap(true, Ordering::SeqCst) && tx.send(url).is_err() {
+                if !captured_nav.swap(true, Ordering::SeqCst) && tx.send(Outcome::Redirect(url)).is_err() {
                     tracing::warn!("redirect captured after the flow ended");
                 }
                 false
@@ -101,7 +126,7 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
     let cancel_label = label.clone();
     window.on_window_event(move |event| {
         let closed_by_user = matches!(event, WindowEvent::Destroyed) && !captured_close.load(Ordering::SeqCst);
-        if closed_by_user && cancel_linker.cancel(&flow_id) {
+        if closed_by_user && cancel_linker.cancel_in_window(&flow_id) {
             finished(&cancel_app, flow_id.as_str(), &cancel_provider, reconnect, Err(LinkError::Cancelled));
             forget_session(cancel_app.clone(), cancel_label.clone());
         }
@@ -109,7 +134,15 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
 
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
-        let Some(url) = rx.recv().await else { return };
+        let url = match rx.recv().await {
+            Some(Outcome::Redirect(url)) => url,
+            Some(Outcome::EmbeddedRefused) => {
+                super::signin::embedded_refused(&app, &linker, &start.flow_id).await;
+                return forget_session(app, label);
+            }
+            // The window is gone without an outcome: closed, cancelled, or handed to the browser.
+            None => return forget_session(app, label),
+        };
         let flow = linker.take_flow(&start.flow_id);
         if let Some(w) = app.get_webview_window(&label) {
             if let Err(e) = w.destroy() {
@@ -140,7 +173,9 @@ fn forget_session(app: AppHandle, ended_label: String) {
     });
 }
 
-fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, reconnect: bool, result: Result<String, LinkError>) {
+/// Tells the main window how a sign-in (or a reconnect) ended (`flow_id` empty for a redirect that
+/// belonged to none), and brings it to the front.
+pub fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, reconnect: bool, result: Result<String, LinkError>) {
     let ok = result.is_ok();
     let (account_id, error) = match result {
         Ok(id) => (Some(id), None),

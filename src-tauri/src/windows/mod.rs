@@ -3,6 +3,7 @@
 pub mod login;
 pub mod login_page;
 pub mod session;
+pub mod signin;
 pub mod tray;
 
 #[cfg(test)]

@@ -25,6 +25,19 @@
 //!   presenting a rotated one revokes its whole family.
 //! * The access token is an HS256 JWT for the API audience and `/userinfo`.
 //!
+//! * Embedded browsers refused ([`ZaehlerfreundeServer::refuse_embedded`], `POST
+//!   /_control/refuse-embedded` with `{"as": "google"}`, `{"as": "auth0"}` or `{"as": "off"}`): the
+//!   tenant's users sign in with Google, and Google refuses OAuth in embedded webviews. Google does not
+//!   send the browser back: it shows its own page "Access blocked … Error 403: disallowed_useragent" at
+//!   `/signin/oauth/error?authError=…`, the reason base64-encoded in `authError` (`"google"`; here the
+//!   page is served by the authorize listener, as if `connection=google-oauth2` had skipped Auth0's
+//!   login page). `"auth0"` is the relayed form: Auth0 ends the transaction at the app's redirect URI
+//!   with `error=access_denied&error_description=…disallowed_useragent…` and the `state`. Only requests
+//!   whose `User-Agent` looks embedded are refused ([`looks_embedded`]: Android's `; wv)`, an iOS
+//!   WebKit view without `Safari/`, or WebKitGTK, i.e. `X11;`, `Linux` and `AppleWebKit` without `Chrome/`,
+//!   which is what Tauri's login window sends on Linux); any other client (a real browser, a test's
+//!   HTTP client) signs in as usual.
+//!
 //! [`ZaehlerfreundeServer::mint_refresh_tokens`] (and `POST /_control/mint-refresh-tokens`)
 //! issues refresh tokens without a browser; their scope must include `offline_access`
 //! (default [`ZF_MINT_SCOPE`]), else a refresh would issue no new refresh token.
@@ -108,8 +121,36 @@ impl Default for ZaehlerfreundeConfig {
     }
 }
 
+/// How the emulator answers an embedded browser (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbeddedRefusal {
+    /// Google's own error page, `Error 403: disallowed_useragent`; the browser is not sent back.
+    Google,
+    /// Auth0 relaying it: a redirect to the app with `error=access_denied` and the reason.
+    Auth0,
+}
+
+/// Whether a `User-Agent` is an embedded browser by the marks Google is known to refuse.
+pub fn looks_embedded(user_agent: &str) -> bool {
+    let android_webview = user_agent.contains("; wv)");
+    let ios_webview = (user_agent.contains("iPhone") || user_agent.contains("iPad")) && user_agent.contains("AppleWebKit") && !user_agent.contains("Safari/");
+    let webkitgtk = user_agent.contains("X11;") && user_agent.contains("Linux") && user_agent.contains("AppleWebKit") && !user_agent.contains("Chrome/");
+    android_webview || ios_webview || webkitgtk
+}
+
+/// The `authError` of Google's error page: a small message naming the reason, base64-encoded.
+fn google_auth_error() -> String {
+    use base64::Engine;
+    let reason = b"disallowed_useragent";
+    let mut message = vec![0x0a, reason.len() as u8];
+    message.extend_from_slice(reason);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(message)
+}
+
 struct Shared {
     config: ZaehlerfreundeConfig,
+    refuse_embedded: std::sync::Mutex<Option<EmbeddedRefusal>>,
     authorize_base: Url,
     token_base: Url,
     key: [u8; 32],
@@ -163,6 +204,7 @@ impl ZaehlerfreundeServer {
         };
         let shared = Arc::new(Shared {
             config,
+            refuse_embedded: std::sync::Mutex::new(None),
             authorize_base: authorize_base.clone(),
             token_base: token_base.clone(),
             key: rand::random::<[u8; 32]>(),
@@ -174,6 +216,8 @@ impl ZaehlerfreundeServer {
             .route("/login", post(login))
             .route("/consent", post(consent))
             .route("/userinfo", get(userinfo))
+            .route("/signin/oauth/error", get(google_error))
+            .route("/_control/refuse-embedded", post(control_refuse_embedded))
             .with_state(Arc::clone(&shared))
             .merge(control_router(Arc::clone(&core), Some(mint.clone())));
         let token_router = Router::new()
@@ -229,6 +273,11 @@ impl ZaehlerfreundeServer {
         self.shared.core.lock().stats.clone()
     }
 
+    /// Refuses embedded browsers from now on, the way `how` says (`None`: lets them sign in again).
+    pub fn refuse_embedded(&self, how: Option<EmbeddedRefusal>) {
+        *self.shared.refuse_embedded.lock().unwrap_or_else(|e| e.into_inner()) = how;
+    }
+
     /// Answers the next `n` token requests with `fault`.
     pub fn fail_next_token(&self, n: u32, fault: Fault) {
         self.shared.core.lock().fail_next_token(n, fault);
@@ -266,9 +315,40 @@ fn join(base: &Url, path: &str) -> Url {
     url
 }
 
+/// The body of `POST /_control/refuse-embedded`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefuseEmbedded {
+    #[serde(rename = "as")]
+    how: String,
+}
+
+/// `POST /_control/refuse-embedded`.
+async fn control_refuse_embedded(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let how = match serde_json::from_slice::<RefuseEmbedded>(&body).map(|r| r.how) {
+        Ok(h) if h == "google" => Some(EmbeddedRefusal::Google),
+        Ok(h) if h == "auth0" => Some(EmbeddedRefusal::Auth0),
+        Ok(h) if h == "off" => None,
+        _ => return (StatusCode::BAD_REQUEST, "expected {\"as\": \"google\" | \"auth0\" | \"off\"}").into_response(),
+    };
+    *shared.refuse_embedded.lock().unwrap_or_else(|e| e.into_inner()) = how;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `GET /signin/oauth/error`: Google's page for a refused sign-in.
+async fn google_error(State(shared): State<Arc<Shared>>) -> Response {
+    let body = "<h1>Access blocked: Zählerfreunde’s request does not comply with Google’s policies</h1>\n\
+        <p id=\"error\" class=\"error\" role=\"alert\">Error 403: disallowed_useragent</p>\n\
+        <p>You can’t sign in from this screen because this app doesn’t comply with Google’s embedded webview policy. \
+        If this app has a website, you can open a web browser and try signing in from there.</p>\n";
+    common::page(StatusCode::FORBIDDEN, &format!("{} (Google)", shared.config.issuer_name), "Access blocked", body)
+}
+
 /// `GET /authorize`.
-async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
+async fn authorize(State(shared): State<Arc<Shared>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let issuer = shared.config.issuer_name.as_str();
+    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let refusal = *shared.refuse_embedded.lock().unwrap_or_else(|e| e.into_inner());
     let params = common::Params::from_urlencoded(query.unwrap_or_default().as_bytes());
     let mut core = shared.core.lock();
     core.prune(std::time::Instant::now());
@@ -331,6 +411,20 @@ async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery)
         .filter(|s| !s.is_empty())
         .collect::<Vec<_>>()
         .join(" ");
+    match refusal.filter(|_| looks_embedded(user_agent)) {
+        Some(EmbeddedRefusal::Google) => {
+            let mut page = join(&shared.authorize_base, "signin/oauth/error");
+            page.query_pairs_mut().append_pair("authError", &google_auth_error()).append_pair("client_id", client_id);
+            return common::location_response(StatusCode::FOUND, issuer, page.as_str());
+        }
+        Some(EmbeddedRefusal::Auth0) => {
+            return fail(
+                "access_denied",
+                "Error 403: disallowed_useragent. You can't sign in from this screen because this app doesn't comply with Google's embedded webview policy.",
+            )
+        }
+        None => {}
+    }
     let request_id = core.add_pending(Pending {
         client_id: client_id.to_owned(),
         redirect_uri: redirect_uri.to_owned(),

@@ -38,6 +38,8 @@ export function eventText(e) {
     flowStarted: () => `${e.provider}${e.tenant ? ` (${e.tenant})` : ''} · ${e.authorizeHost} · ${e.scopes.join(' ')}`,
     redirectReceived: () => e.params.join(', '),
     flowFailed: () => `${e.code}: ${e.message}`,
+    callbackRefused: () => `${e.target} (${e.params.join(', ')}): ${e.reason}`,
+    handedToBrowser: () => t(`signin.why.${e.why}`),
     codeExchange: () => x(e),
     refresh: () => x(e),
     apiTest: () => (e.status != null ? `${e.host}: HTTP ${e.status}, ${e.ms} ms` : `${e.host}: ${e.error}`),
