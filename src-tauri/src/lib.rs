@@ -60,6 +60,7 @@ pub fn run() {
         )
         .plugin(tauri_plugin_deep_link::init())
         .manage(linker)
+        .manage(ipc::EarlyOutcomes::default())
         .setup(move |app| {
             let handle = app.handle().clone();
             let linker = app.state::<Arc<linker::Linker>>().inner().clone();
@@ -111,6 +112,7 @@ pub fn run() {
             ipc::continue_in_browser,
             ipc::sign_in_link,
             ipc::cancel_sign_in,
+            ipc::startup_outcomes,
         ]))
         .build(tauri::generate_context!());
     let app = match app {

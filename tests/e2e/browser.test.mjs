@@ -96,6 +96,17 @@ export const tests = [
     assert.ok(!appLog().includes(code), 'the redirect\'s code is not in the app log');
   }],
 
+  ['a redirect that starts the app (its sign-in ended with the app closed) is refused, and told once the window is up', async (ctx) => {
+    const accountsFile = join(ctx.home, 'accounts.json');
+    const fileBefore = existsSync(accountsFile) ? readFileSync(accountsFile, 'utf8') : null;
+    const driver = await openApp(['org.accountlinker.app:/oauth2/demo?code=EARLYCODE7&state=gone-state']);
+    ctx.cleanup = () => driver.quit().catch(() => {});
+    const msg = await waitForMessage(driver, 'error', 'no_pending_flow');
+    assert.match(msg.text, /refused, and nothing was stored/);
+    assert.equal(existsSync(accountsFile) ? readFileSync(accountsFile, 'utf8') : null, fileBefore, 'the account file is unchanged');
+    assert.ok(!appLog().includes('EARLYCODE7'), 'the code is not in the app log');
+  }],
+
   ['a redirect that belongs to no sign-in is refused in words, recorded, and nothing is stored', async (ctx) => {
     const driver = await session(ctx);
     const before = await accountIds(driver);

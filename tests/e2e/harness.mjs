@@ -139,7 +139,7 @@ function instanceNameOwned() {
  * be gone first, process and bus name (an exiting process loses its /proc exe link before its sockets
  * close), or the new one would hand over to it and WebDriver would wait for a window forever.
  */
-export async function openApp() {
+export async function openApp(args = []) {
   const deadline = Date.now() + TIMEOUT;
   while (appRunning() || instanceNameOwned()) {
     if (Date.now() > deadline) throw new Error('the previous session\'s app did not exit');
@@ -147,7 +147,7 @@ export async function openApp() {
   }
   const driver = await new Builder()
     .usingServer(`http://127.0.0.1:${driverPort}/`)
-    .withCapabilities({ browserName: 'wry', 'tauri:options': { application: APP } })
+    .withCapabilities({ browserName: 'wry', 'tauri:options': { application: APP, args } })
     .build();
   await driver.wait(until.elementLocated(By.css('body[data-ready="true"]')), TIMEOUT);
   driver.mainHandle = await driver.getWindowHandle();

@@ -19,6 +19,8 @@ export const reconnect = (accountId, language) => invoke('reconnect', { accountI
 export const continueInBrowser = (flowId) => invoke('continue_in_browser', { flowId });
 export const signInLink = (flowId) => invoke('sign_in_link', { flowId });
 export const cancelSignIn = (flowId) => invoke('cancel_sign_in', { flowId });
+/** How sign-ins ended before the window listened (e.g. a browser's redirect that started the app). */
+export const startupOutcomes = () => invoke('startup_outcomes');
 export const disconnect = (accountId) => invoke('disconnect', { accountId });
 export const refreshAccount = (accountId) => invoke('refresh_account', { accountId });
 export const onEvent = (name, handler) => listen(name, (e) => handler(e.payload));

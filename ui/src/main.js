@@ -214,6 +214,7 @@ async function start() {
   [state.providers] = await Promise.all([backend.listProviders(), listening]);
   render();
   await reloadAccounts();
+  for (const outcome of await backend.startupOutcomes()) onLinkFinished(outcome);
   // Relative times age while the window is open: once a minute, aligned, asleep while hidden.
   everyMinute(() => {
     retimeAccounts(state.accounts, state.refreshing);

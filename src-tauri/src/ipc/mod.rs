@@ -78,6 +78,43 @@ pub struct LinkFinished {
 
 type Shared<'a> = State<'a, Arc<Linker>>;
 
+/// Sign-in outcomes that came before the window listened: a browser's redirect can start the app (after
+/// it was closed mid-sign-in), and its refusal must still be told. Kept until the window asks for them
+/// ([`startup_outcomes`]), at most [`EARLY_OUTCOMES`].
+#[derive(Debug, Default)]
+pub struct EarlyOutcomes {
+    ready: std::sync::atomic::AtomicBool,
+    outcomes: std::sync::Mutex<Vec<LinkFinished>>,
+}
+
+/// How many early outcomes are kept.
+pub const EARLY_OUTCOMES: usize = 10;
+
+impl EarlyOutcomes {
+    /// Keeps `outcome` if the window has not asked for the early ones yet.
+    pub fn keep(&self, outcome: &LinkFinished) {
+        if self.ready.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let mut kept = self.outcomes.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() < EARLY_OUTCOMES {
+            kept.push(outcome.clone());
+        }
+    }
+
+    /// The kept outcomes, once; from now on outcomes reach the window as events only.
+    pub fn take(&self) -> Vec<LinkFinished> {
+        self.ready.store(true, std::sync::atomic::Ordering::SeqCst);
+        std::mem::take(&mut *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+/// The sign-in outcomes that came before the window listened (see [`EarlyOutcomes`]).
+#[tauri::command]
+pub fn startup_outcomes(early: State<'_, EarlyOutcomes>) -> Vec<LinkFinished> {
+    early.take()
+}
+
 /// What [`list_providers`] returns: the providers, and problems in the user's configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct ProvidersList {
@@ -237,3 +274,31 @@ pub fn emit<S: Serialize + Clone>(app: &AppHandle, event: &str, payload: S) {
 }
 
 include!("command_list.rs");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(n: usize) -> LinkFinished {
+        LinkFinished {
+            flow_id: String::new(),
+            provider_id: format!("p{n}"),
+            account_id: None,
+            reconnect: false,
+            error: Some(IpcError { code: "no_pending_flow".into(), message: "refused".into() }),
+        }
+    }
+
+    #[test]
+    fn outcomes_before_the_window_listens_are_kept_once_and_bounded() {
+        let early = EarlyOutcomes::default();
+        for n in 0..EARLY_OUTCOMES + 5 {
+            early.keep(&outcome(n));
+        }
+        let taken = early.take();
+        assert_eq!(taken.len(), EARLY_OUTCOMES, "bounded");
+        assert_eq!(taken[0].provider_id, "p0", "the first ones are kept");
+        early.keep(&outcome(99));
+        assert!(early.take().is_empty(), "once the window listens, outcomes are events only");
+    }
+}

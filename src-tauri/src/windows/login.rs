@@ -181,7 +181,11 @@ pub fn finished(app: &AppHandle, flow_id: &str, provider_id: &str, reconnect: bo
         Ok(id) => (Some(id), None),
         Err(e) => (None, Some(IpcError::from(e))),
     };
-    emit(app, EVENT_LINK_FINISHED, LinkFinished { flow_id: flow_id.to_owned(), provider_id: provider_id.to_owned(), account_id, error, reconnect });
+    let outcome = LinkFinished { flow_id: flow_id.to_owned(), provider_id: provider_id.to_owned(), account_id, error, reconnect };
+    if let Some(early) = app.try_state::<crate::ipc::EarlyOutcomes>() {
+        early.keep(&outcome);
+    }
+    emit(app, EVENT_LINK_FINISHED, outcome);
     if ok {
         crate::ipc::accounts_changed(app);
     }
