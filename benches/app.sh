@@ -14,11 +14,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 cd "$ROOT"
 ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 ensure_toolchain
-# The UI is embedded in the binary: rebuild it only when a source changed, or every run would relink the
-# app (several minutes with LTO).
-if [ ! -f ui/dist/app.js ] || [ -n "$(find ui/src ui/i18n ui/styles ui/index.html ui/package-lock.json -newer ui/dist/app.js -print -quit)" ]; then
-  ensure_ui
-fi
+ensure_ui
 
 BENCH_TARGET="$TARGET_DIR"
 PROFILE_NOTE="Cargo.toml's [profile.release]"
@@ -57,10 +53,7 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" bash -c '
   printf bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   status=0
   cargo bench --quiet --profile dev -p account-linker-tests --bench app || status=$?
-  # Stop only the keyring daemon of this session (the one on this bus), never that of another run.
-  for pid in $(pgrep -u "$(id -u)" gnome-keyring-d || true); do
-    if tr "\0" "\n" <"/proc/$pid/environ" 2>/dev/null | grep -qxF "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; then kill "$pid"; fi
-  done
+  scripts/stop-session-keyring
   exit $status
 ' || status=$?
 

@@ -32,8 +32,5 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" bash -c '
   median() { printf "%s\n" "$@" | sort -n | awk "{a[NR]=\$1} END {print a[int((NR+1)/2)]}"; }
   printf "idle memory after %ss, median of %d: RSS %d MiB, PSS %d MiB (%s)\n" "$SETTLE" "$RUNS" \
     $(( $(median "${rss[@]}") / 1024 )) $(( $(median "${pss[@]}") / 1024 )) "$(basename "$BIN")"
-  # Stop only the keyring daemon of this session (the one on this bus), never that of another run.
-  for pid in $(pgrep -u "$(id -u)" gnome-keyring-d || true); do
-    if tr "\0" "\n" <"/proc/$pid/environ" 2>/dev/null | grep -qxF "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; then kill "$pid"; fi
-  done
+  "$ROOT/scripts/stop-session-keyring"
 '

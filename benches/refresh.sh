@@ -26,9 +26,6 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" bash -c '
   printf bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
   status=0
   cargo bench --quiet -p account-linker-tests --bench refresh || status=$?
-  # Stop only the keyring daemon of this session (the one on this bus), never that of another run.
-  for pid in $(pgrep -u "$(id -u)" gnome-keyring-d || true); do
-    if tr "\0" "\n" <"/proc/$pid/environ" 2>/dev/null | grep -qxF "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; then kill "$pid"; fi
-  done
+  scripts/stop-session-keyring
   exit $status
 '

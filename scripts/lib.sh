@@ -46,8 +46,11 @@ ensure_ui() {
     log "installing UI packages"
     (cd "$ROOT/ui" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-  log "building the UI"
-  (cd "$ROOT/ui" && npm run --silent build)
+  # The UI is embedded in the binary: rebuilt only when a source changed, or every run would relink the app.
+  if [ ! -f "$ROOT/ui/dist/app.js" ] || [ -n "$(cd "$ROOT/ui" && find src i18n styles icons index.html build.mjs package-lock.json -newer dist/app.js -print -quit)" ]; then
+    log "building the UI"
+    (cd "$ROOT/ui" && npm run --silent build)
+  fi
 }
 
 ensure_e2e_packages() {

@@ -5,15 +5,8 @@ set -uo pipefail
 cd "$ROOT"
 
 printf 'test-keyring-password' | gnome-keyring-daemon --unlock --components=secrets >"$WORK/keyring.env"
-# This session's daemon: the one whose environment has this session's bus (another test run on the same
-# machine has its own).
-KEYRING_PID=""
-for pid in $(pgrep -u "$(id -u)" gnome-keyring-d || true); do
-  if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS"; then
-    KEYRING_PID="$pid"
-  fi
-done
-trap '[ -n "$KEYRING_PID" ] && kill "$KEYRING_PID" 2>/dev/null' EXIT
+# Only this session's daemon is stopped (another test run on the same machine has its own).
+trap '"$ROOT/scripts/stop-session-keyring"' EXIT
 # Fail fast, with a clear line, if the Secret Service does not answer.
 if ! printf probe | secret-tool store --label='account-linker test probe' service account-linker-probe username probe; then
   echo "the Secret Service (gnome-keyring) did not start: cannot run the keyring tests" >&2

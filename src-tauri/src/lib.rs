@@ -43,7 +43,7 @@ pub fn run() {
     };
     tracing::info!(data_dir = %paths.data_dir.display(), keyring_service = linker.vault().service(), "starting");
     let background = args.iter().any(|a| a == desktop::autostart::BACKGROUND_FLAG);
-    let accounts_dir = paths.data_dir.clone();
+    let accounts_file = paths.accounts_file();
     let app = tauri::Builder::default()
         // First: a second start (the OS handing over a redirect to the app's scheme, or the user starting
         // the app again) is detected before anything else runs, and its URL goes to this process.
@@ -79,9 +79,10 @@ pub fn run() {
             app.manage(refresher);
             tauri::async_runtime::spawn(ipc::notices::forward(handle.clone(), notices_rx));
             // Changes made by another process (the command line) show at once.
-            let (watched, events) = (accounts_dir.clone(), handle.clone());
+            let (watched, events) = (accounts_file.clone(), handle.clone());
             tauri::async_runtime::spawn(async move {
-                if let Err(e) = accounts::watch::changes(&watched, "accounts.json", || ipc::accounts_changed(&events)).await {
+                let (dir, name) = (watched.parent().unwrap_or(&watched), watched.file_name().and_then(|n| n.to_str()).unwrap_or_default());
+                if let Err(e) = accounts::watch::changes(dir, name, || ipc::accounts_changed(&events)).await {
                     tracing::warn!(error = %e, "not watching the account file; changes from the command line show on reload");
                 }
             });

@@ -82,8 +82,8 @@ function waitForPort(port, ms) {
   });
 }
 
-/** A TCP port that is free right now (the OS picks it). */
-function freePort() {
+/** A TCP port that is free right now (the OS picks it): also a loopback port nothing listens on. */
+export function freePort() {
   return new Promise((ok, fail) => {
     const server = createServer();
     server.on('error', fail);
@@ -139,6 +139,13 @@ function instanceNameOwned() {
  * be gone first, process and bus name (an exiting process loses its /proc exe link before its sockets
  * close), or the new one would hand over to it and WebDriver would wait for a window forever.
  */
+/** Opens the app (with `args`, as the OS would pass them) for one test; the test's cleanup quits it. */
+export async function session(ctx, args = []) {
+  const driver = await openApp(args);
+  ctx.cleanup = () => driver.quit().catch(() => {});
+  return driver;
+}
+
 export async function openApp(args = []) {
   const deadline = Date.now() + TIMEOUT;
   while (appRunning() || instanceNameOwned()) {

@@ -8,15 +8,8 @@ import { join } from 'node:path';
 import { By } from 'selenium-webdriver';
 import {
   APP, ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, disconnectAccount, keyringLookup,
-  keyringService, openApp, openDetails, screenshot, signIn, signInThroughWindow, switchToLoginWindow, waitForDialog, waitForMessage,
+  keyringService, openDetails, screenshot, signIn, signInThroughWindow, switchToLoginWindow, waitForDialog, waitForMessage, session,
 } from './harness.mjs';
-
-/** Opens the app for one test and quits it afterwards. */
-async function session(ctx) {
-  const driver = await openApp();
-  ctx.cleanup = () => driver.quit().catch(() => {});
-  return driver;
-}
 
 function refreshTokenOf(ctx, accountId) {
   return keyringLookup(keyringService(ctx.home), `${accountId}/refresh_token`);

@@ -17,15 +17,12 @@ const LOGIN_TITLE_DE = 'Bei Demo Provider anmelden';
 async function session(ctx) {
   const driver = await openApp();
   ctx.cleanup = async () => {
-    try {
-      closeWindowLikeUser(LOGIN_TITLE);
-    } catch {
-      // No login window left: nothing to close.
-    }
-    try {
-      closeWindowLikeUser(LOGIN_TITLE_DE);
-    } catch {
-      // No login window left: nothing to close.
+    for (const title of [LOGIN_TITLE, LOGIN_TITLE_DE]) {
+      try {
+        closeWindowLikeUser(title);
+      } catch {
+        // No login window left: nothing to close.
+      }
     }
     await driver.quit().catch(() => {});
   };

@@ -4,13 +4,13 @@
 import { appendFileSync, chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ARTIFACTS, startDemoProvider, startDriver, startEmulators, startOidcProvider, stopAll } from './harness.mjs';
+import { ARTIFACTS, freePort, startDemoProvider, startDriver, startEmulators, startOidcProvider, stopAll } from './harness.mjs';
 import { tests as browserTests } from './browser.test.mjs';
 import { tests as linkTests } from './link.test.mjs';
 import { tests as lockdownTests } from './lockdown.test.mjs';
 import { tests as seedTests } from './seeds.test.mjs';
 import { tests as trayTests } from './tray.test.mjs';
-import { closedPort, tests as uiTests } from './ui.test.mjs';
+import { tests as uiTests } from './ui.test.mjs';
 
 const only = process.argv[2];
 const tests = [...linkTests, ...uiTests, ...seedTests, ...lockdownTests, ...browserTests, ...trayTests].filter(([name]) => !only || name.includes(only));
@@ -41,7 +41,7 @@ try {
   // A provider whose sign-in server is down: a loopback port nothing listens on.
   appendFileSync(
     join(home, 'providers.toml'),
-    `\n[[provider]]\nid = "offline-test"\nname = "Offline Test"\nauthorize_url = "http://127.0.0.1:${await closedPort()}/authorize"\n` +
+    `\n[[provider]]\nid = "offline-test"\nname = "Offline Test"\nauthorize_url = "http://127.0.0.1:${await freePort()}/authorize"\n` +
       'token_url = "http://127.0.0.1:9/token"\nclient_id = "x"\n',
   );
   const ctx = { home, demoUrl, zfUrl, browserLog };

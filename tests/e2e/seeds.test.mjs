@@ -4,14 +4,8 @@
 import assert from 'node:assert/strict';
 import { By } from 'selenium-webdriver';
 import {
-  accountIds, clickConnect, keyringLookup, keyringService, openApp, screenshot, signInThroughWindow, waitForMessage,
+  accountIds, clickConnect, keyringLookup, keyringService, screenshot, signInThroughWindow, waitForMessage, session,
 } from './harness.mjs';
-
-async function session(ctx) {
-  const driver = await openApp();
-  ctx.cleanup = () => driver.quit().catch(() => {});
-  return driver;
-}
 
 /** Links through the login window; returns the new account's card. */
 async function linkThroughWindow(driver, ctx, providerId, name, tenant = null) {

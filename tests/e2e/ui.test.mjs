@@ -4,31 +4,12 @@
 // sign-in page that does not load. Takes the README's screenshots of each view in both languages.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { By, Key, until } from 'selenium-webdriver';
 import {
   ARTIFACTS, ROOT, TIMEOUT, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, dialogOpen, disconnectAccount, keyringLookup,
-  keyringService, openApp, openDetails, openPicker, screenshot, signIn, switchToLoginWindow, waitForDialog, waitForMessage, windowTitles,
+  keyringService, openDetails, openPicker, screenshot, signIn, switchToLoginWindow, waitForDialog, waitForMessage, windowTitles, session,
 } from './harness.mjs';
-
-/** A loopback port nothing listens on (taken from the OS, then released). */
-export function closedPort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.on('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
-}
-
-async function session(ctx) {
-  const driver = await openApp();
-  ctx.cleanup = () => driver.quit().catch(() => {});
-  return driver;
-}
 
 /** A screenshot for the README: under .artifacts/screenshots, and copied to docs/ when
  * `UPDATE_SCREENSHOTS=1` asks for it (so that a test run leaves the checkout as it was). */

@@ -31,12 +31,14 @@ struct Cli {
 }
 
 impl Cli {
+    /// The command line in a fresh home, with the demo provider at `demo`.
+    fn for_demo(demo: &DemoServer) -> Cli {
+        Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() }
+    }
+
     fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(binary());
-        c.args(args)
-            .env("ACCOUNT_LINKER_HOME", self.home.path())
-            .env("ACCOUNT_LINKER_DEMO_URL", &self.demo_url)
-            .env_remove("ACCOUNT_LINKER_LOG");
+        let mut c = command_in(self.home.path(), args);
+        c.env("ACCOUNT_LINKER_DEMO_URL", &self.demo_url);
         c
     }
 
@@ -92,7 +94,7 @@ fn text(b: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn link_use_refresh_lose_and_disconnect_from_the_command_line() {
     let demo = DemoServer::start_local(DemoConfig { test_controls: true, ..DemoConfig::default() }).await.expect("demo");
-    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let cli = Cli::for_demo(&demo);
 
     let out = cli.connect("approve").await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
@@ -144,7 +146,7 @@ async fn link_use_refresh_lose_and_disconnect_from_the_command_line() {
 #[tokio::test(flavor = "multi_thread")]
 async fn denied_consent_and_bad_usage_have_their_exit_codes() {
     let demo = DemoServer::start_local(DemoConfig::default()).await.expect("demo");
-    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let cli = Cli::for_demo(&demo);
 
     let out = cli.connect("deny").await;
     assert_eq!(out.status.code(), Some(1));
@@ -175,7 +177,7 @@ async fn denied_consent_and_bad_usage_have_their_exit_codes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_broken_providers_toml_is_reported_and_the_rest_works() {
     let demo = DemoServer::start_local(DemoConfig::default()).await.expect("demo");
-    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let cli = Cli::for_demo(&demo);
     std::fs::write(
         cli.home.path().join("providers.toml"),
         "[[provider]]\nid = \"zaehlerfreunde\"\nclient_id = \"abc123\"\n\n[[provider]]\nid = \"x\"\nname = \"X\"\nauthorize_url = \"http://evil.example/a\"\n",
@@ -195,7 +197,7 @@ async fn a_workfront_account_is_linked_from_the_command_line_with_its_organizati
     use account_linker_tests::emulators::workfront::{WorkfrontConfig, WorkfrontServer};
     let demo = DemoServer::start_local(DemoConfig::default()).await.expect("demo");
     let wf = WorkfrontServer::start(WorkfrontConfig::default()).await.expect("emulator");
-    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let cli = Cli::for_demo(&demo);
     std::fs::write(cli.home.path().join("providers.toml"), crate::seeds::workfront_toml(&wf)).expect("write");
 
     let out = cli.connect_to(&["connect", "workfront", "--tenant", "acme", "--no-browser"], "approve").await;
@@ -218,7 +220,7 @@ async fn zaehlerfreunde_and_youthweb_are_linked_from_the_command_line() {
     let demo = DemoServer::start_local(DemoConfig::default()).await.expect("demo");
     let zf = ZaehlerfreundeServer::start(ZaehlerfreundeConfig::default()).await.expect("zf");
     let yw = YouthwebServer::start(YouthwebConfig::default()).await.expect("yw");
-    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let cli = Cli::for_demo(&demo);
     let toml = format!("{}\n{}", crate::seeds::zf_toml(&zf), crate::seeds::youthweb_toml(&yw));
     std::fs::write(cli.home.path().join("providers.toml"), toml).expect("write");
 
@@ -237,7 +239,7 @@ async fn zaehlerfreunde_and_youthweb_are_linked_from_the_command_line() {
 async fn an_oidc_provider_by_issuer_is_linked_from_the_command_line() {
     let demo = DemoServer::start_local(DemoConfig::default()).await.expect("demo");
     let op = crate::oidc::start_oidc_provider();
-    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let cli = Cli::for_demo(&demo);
     std::fs::write(cli.home.path().join("providers.toml"), crate::oidc::oidc_toml(&op.issuer)).expect("write");
     let out = cli.connect_to(&["connect", "oidc-test", "--no-browser"], "approve").await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -250,7 +252,7 @@ async fn an_oidc_provider_by_issuer_is_linked_from_the_command_line() {
 #[tokio::test]
 async fn without_a_secret_service_the_command_line_says_so_and_loses_nothing() {
     let demo = DemoServer::start_local(DemoConfig { test_controls: true, ..DemoConfig::default() }).await.expect("demo");
-    let cli = Cli { home: tempfile::tempdir().expect("tmp"), demo_url: demo.base_url.to_string() };
+    let cli = Cli::for_demo(&demo);
     let out = cli.connect("approve").await;
     assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
     let id = text(&out.stdout).trim().to_owned();

@@ -32,14 +32,14 @@ struct Env {
 }
 
 impl Env {
-    /// Links an account whose access tokens live `lifetime`; the token endpoint is `token_url` when given.
-    async fn start(lifetime: Duration, token_url: Option<String>) -> Env {
+    /// Links an account whose access tokens live `lifetime`.
+    async fn start(lifetime: Duration) -> Env {
         let zf = ZaehlerfreundeServer::start(ZaehlerfreundeConfig { access_token_lifetime: lifetime, ..Default::default() })
             .await
             .expect("emulator");
         let home = tempfile::tempdir().expect("tmp");
-        let token_url = token_url.unwrap_or_else(|| zf.token_endpoint("oauth/token").to_string());
-        std::fs::write(home.path().join("providers.toml"), zf.providers_toml_with_token_url(&token_url)).expect("providers.toml");
+        std::fs::write(home.path().join("providers.toml"), zf.providers_toml_with_token_url(zf.token_endpoint("oauth/token").as_str()))
+            .expect("providers.toml");
         let paths = AppPaths::isolated(home.path());
         let catalogue = Catalogue::load(&paths.config_dir);
         assert!(catalogue.problems().is_empty(), "{:?}", catalogue.problems());
@@ -100,7 +100,7 @@ fn quick_policy() -> Policy {
 
 #[tokio::test]
 async fn every_token_endpoint_fault_is_retryable_and_loses_nothing() {
-    let env = Env::start(Duration::from_secs(3600), None).await;
+    let env = Env::start(Duration::from_secs(3600)).await;
     let faults = [
         (Fault::Status503, None),
         (Fault::TooMany429 { retry_after_secs: 7 }, Some(Duration::from_secs(7))),
@@ -133,7 +133,7 @@ async fn every_token_endpoint_fault_is_retryable_and_loses_nothing() {
 
 #[tokio::test]
 async fn a_revoked_grant_needs_reconnect_in_words_and_is_never_retried() {
-    let env = Env::start(Duration::from_secs(2), None).await;
+    let env = Env::start(Duration::from_secs(2)).await;
     env.zf.revoke_refresh_tokens();
     let (tx, mut notices) = mpsc::unbounded_channel();
     let (handle, _task) = refresh::spawn(env.linker.clone(), SystemClock::new(), quick_policy(), tx);
@@ -159,7 +159,7 @@ async fn a_revoked_grant_needs_reconnect_in_words_and_is_never_retried() {
 
 #[tokio::test]
 async fn a_reused_rotated_refresh_token_needs_reconnect() {
-    let env = Env::start(Duration::from_secs(3600), None).await;
+    let env = Env::start(Duration::from_secs(3600)).await;
     let old = env.refresh_token().await.expect("rt");
     env.linker.refresh(&env.account.id).await.expect("rotate");
     // A stale copy comes back (a restored backup, another client): the provider sees a reuse.
@@ -172,7 +172,7 @@ async fn a_reused_rotated_refresh_token_needs_reconnect() {
 
 #[tokio::test]
 async fn the_refresher_rides_out_503_and_429_and_recovers_by_itself() {
-    let env = Env::start(Duration::from_secs(2), None).await;
+    let env = Env::start(Duration::from_secs(2)).await;
     env.zf.fail_next_token(2, Fault::Status503);
     env.zf.fail_next_token(1, Fault::TooMany429 { retry_after_secs: 2 });
     let before = env.refresh_token().await;
@@ -206,7 +206,8 @@ struct Switch {
     online: Arc<std::sync::atomic::AtomicBool>,
 }
 
-async fn switch_to(target: std::net::SocketAddr) -> Switch {
+async fn switch_to(token_host: &url::Url) -> Switch {
+    let target: std::net::SocketAddr = format!("{}:{}", token_host.host_str().expect("host"), token_host.port().expect("port")).parse().expect("addr");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let online = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -227,14 +228,33 @@ async fn switch_to(target: std::net::SocketAddr) -> Switch {
     Switch { url: format!("http://127.0.0.1:{port}/oauth/token"), online }
 }
 
-#[tokio::test]
-async fn offline_then_online_recovers_on_its_own() {
-    // Link through the real endpoint first, then point the provider at the switch for refreshing.
-    let env = Env::start(Duration::from_secs(2), None).await;
-    let target = format!("{}:{}", env.zf.token_base.host_str().expect("host"), env.zf.token_base.port().expect("port"));
-    let switch = switch_to(target.parse().expect("addr")).await;
+/// Points the linked account's provider at a switch to its token host, for refreshing (the link went
+/// through the real endpoint), and a linker that reads that configuration.
+async fn behind_switch(env: &Env) -> (Switch, Arc<Linker>) {
+    let switch = switch_to(&env.zf.token_base).await;
     std::fs::write(env.home.path().join("providers.toml"), env.zf.providers_toml_with_token_url(&switch.url)).expect("toml");
     let linker = Arc::new(Linker::with_http_timeout(&env.paths, Catalogue::load(&env.paths.config_dir), Duration::from_secs(2)).expect("linker"));
+    (switch, linker)
+}
+
+/// The next account change the refresher tells that `matches`, within 10 s.
+async fn changed(notices: &mut mpsc::UnboundedReceiver<Notice>, matches: impl Fn(&Account) -> bool) -> Result<Account, tokio::time::error::Elapsed> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Notice::Changed { account } = notices.recv().await.expect("notices") {
+                if matches(&account) {
+                    break account;
+                }
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn offline_then_online_recovers_on_its_own() {
+    let env = Env::start(Duration::from_secs(2)).await;
+    let (switch, linker) = behind_switch(&env).await;
     let (tx, mut notices) = mpsc::unbounded_channel();
     let (_handle, _task) = refresh::spawn(linker, SystemClock::new(), quick_policy(), tx);
     // Offline: failures pile up and are told once.
@@ -246,24 +266,14 @@ async fn offline_then_online_recovers_on_its_own() {
     assert_eq!(env.zf.stats().token_requests, 1, "only the code exchange reached the provider");
     assert!(env.stored().last_error.is_some());
     switch.online.store(true, std::sync::atomic::Ordering::SeqCst);
-    let account = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let Notice::Changed { account } = notices.recv().await.expect("notices") {
-                if account.last_error.is_none() {
-                    break account;
-                }
-            }
-        }
-    })
-    .await
-    .expect("back online within the capped backoff");
+    let account = changed(&mut notices, |a| a.last_error.is_none()).await.expect("back online within the capped backoff");
     assert!(account.refreshed_at.is_some());
     assert_eq!(env.grants_and_reuse(), (1, 0));
 }
 
 #[tokio::test]
 async fn killed_after_the_provider_rotated_the_token_ends_in_a_clear_reconnect() {
-    let env = Env::start(Duration::from_secs(3600), None).await;
+    let env = Env::start(Duration::from_secs(3600)).await;
     env.zf.fail_next_token(1, Fault::HangAfterIssuing { secs: 30 });
     // Kill the process once the provider committed the rotation, before it hears back.
     env.kill_refresh_when(|s| s.refresh_grants > 0).await;
@@ -278,7 +288,7 @@ async fn killed_after_the_provider_rotated_the_token_ends_in_a_clear_reconnect()
 
 #[tokio::test]
 async fn killed_before_the_provider_answered_keeps_a_working_token() {
-    let env = Env::start(Duration::from_secs(3600), None).await;
+    let env = Env::start(Duration::from_secs(3600)).await;
     // The provider hangs without processing: the token was never spent.
     env.zf.fail_next_token(1, Fault::Hang { secs: 30 });
     env.kill_refresh_when(|s| s.faults_injected > 0).await;
@@ -291,7 +301,7 @@ async fn killed_before_the_provider_answered_keeps_a_working_token() {
 async fn two_processes_and_the_app_asking_at_once_send_one_refresh() {
     // 3-second tokens, expired: every one of the three wants to refresh. Whoever comes second finds the
     // account refreshed (its new token is not due for 15 s) and uses the new token.
-    let env = Env::start(Duration::from_secs(3), None).await;
+    let env = Env::start(Duration::from_secs(3)).await;
     tokio::time::sleep(Duration::from_millis(3100)).await;
     let seen = env.account.refreshes;
     let spawn_token = || {
@@ -303,50 +313,28 @@ async fn two_processes_and_the_app_asking_at_once_send_one_refresh() {
     let (a, b, here) = tokio::join!(a, b, here);
     let (a, b) = (a.expect("join"), b.expect("join"));
     assert!(a.status.success() && b.status.success(), "{} / {}", String::from_utf8_lossy(&a.stderr), String::from_utf8_lossy(&b.stderr));
-    assert_eq!(a.stdout, b.stdout, "both programs got the same, new access token");
+    // Compared without printing: a failure message must not carry the tokens into the test log.
+    assert!(a.stdout == b.stdout, "both programs got the same, new access token");
     let here = here.expect("refresh here");
     assert!(matches!(here, RefreshOutcome::Refreshed(_) | RefreshOutcome::AlreadyFresh(_)));
     let stored_access = env.linker.vault().get(&env.account.id, SecretKind::AccessToken).await.expect("keyring").expect("at");
-    assert_eq!(String::from_utf8_lossy(&a.stdout).trim(), stored_access);
+    assert!(String::from_utf8_lossy(&a.stdout).trim() == stored_access, "the programs' token is the stored one");
     assert_eq!(env.grants_and_reuse(), (1, 0), "exactly one refresh request reached the provider");
 }
 
 #[tokio::test]
 async fn online_again_retries_at_once_instead_of_waiting_out_the_backoff() {
-    let env = Env::start(Duration::from_secs(2), None).await;
-    let target = format!("{}:{}", env.zf.token_base.host_str().expect("host"), env.zf.token_base.port().expect("port"));
-    let switch = switch_to(target.parse().expect("addr")).await;
-    std::fs::write(env.home.path().join("providers.toml"), env.zf.providers_toml_with_token_url(&switch.url)).expect("toml");
-    let linker = Arc::new(Linker::with_http_timeout(&env.paths, Catalogue::load(&env.paths.config_dir), Duration::from_secs(2)).expect("linker"));
+    let env = Env::start(Duration::from_secs(2)).await;
+    let (switch, linker) = behind_switch(&env).await;
     let (tx, mut notices) = mpsc::unbounded_channel();
     // A backoff of ten minutes: without the "online" signal nothing would be tried again in this test.
     let policy = Policy { backoff_base: Duration::from_secs(600), backoff_cap: Duration::from_secs(600), ..quick_policy() };
     let (handle, _task) = refresh::spawn(linker, SystemClock::new(), policy, tx);
-    tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let Notice::Changed { account } = notices.recv().await.expect("notices") {
-                if account.last_error.is_some() {
-                    break;
-                }
-            }
-        }
-    })
-    .await
-    .expect("the offline refresh failed");
+    changed(&mut notices, |a| a.last_error.is_some()).await.expect("the offline refresh failed");
     switch.online.store(true, std::sync::atomic::Ordering::SeqCst);
     let online_at = std::time::Instant::now();
     handle.network_up();
-    let account = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if let Notice::Changed { account } = notices.recv().await.expect("notices") {
-                if account.last_error.is_none() {
-                    break account;
-                }
-            }
-        }
-    })
-    .await
-    .expect("refreshed soon after the network came back");
+    let account = changed(&mut notices, |a| a.last_error.is_none()).await.expect("refreshed soon after the network came back");
     assert!(online_at.elapsed() < Duration::from_secs(6), "{:?}", online_at.elapsed());
     assert!(account.refreshed_at.is_some());
     assert_eq!(env.grants_and_reuse(), (1, 0));

@@ -113,28 +113,24 @@ function showDetails(account) {
   renderDetails(state.accounts, state.providers.providers, state.refreshing);
 }
 
-async function startConnect(provider, tenant) {
-  show('info', t('link.waiting', { name: provider.name }));
+/** Starts a sign-in (`begin` asks the backend) at the provider called `name`, and follows it. */
+async function beginSignIn(name, waitingKey, begin) {
+  show('info', t(waitingKey, { name }));
   try {
-    const pending = await backend.connect(provider.id, tenant, language());
+    const pending = await begin();
     // The sign-in may have ended already (a window closed at once): only a pending one is shown.
     if (!state.finished.has(pending.flowId)) setPending(pending);
-    if (pending.login === 'browser') show('info', t('link.waitingBrowser', { name: provider.name }));
+    if (pending.login === 'browser') show('info', t('link.waitingBrowser', { name }));
   } catch (e) {
     show('error', t('link.failed', { message: e.message }), e.code);
   }
 }
 
-async function doReconnect(account) {
-  show('info', t('link.waitingReconnect', { name: account.providerName }));
-  try {
-    const pending = await backend.reconnect(account.id, language());
-    if (!state.finished.has(pending.flowId)) setPending(pending);
-    if (pending.login === 'browser') show('info', t('link.waitingBrowser', { name: account.providerName }));
-  } catch (e) {
-    show('error', t('link.failed', { message: e.message }), e.code);
-  }
-}
+const startConnect = (provider, tenant) =>
+  beginSignIn(provider.name, 'link.waiting', () => backend.connect(provider.id, tenant, language()));
+
+const doReconnect = (account) =>
+  beginSignIn(account.providerName, 'link.waitingReconnect', () => backend.reconnect(account.id, language()));
 
 async function doDisconnect(account, name) {
   const yes = await confirmDialog({

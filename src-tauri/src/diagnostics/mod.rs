@@ -7,6 +7,7 @@ pub mod report;
 pub mod timeline;
 
 /// The program that started this process (the parent), e.g. `curl (pid 4242)`: who a token is handed to.
+#[cfg(unix)]
 pub fn calling_program() -> String {
     let ppid = std::os::unix::process::parent_id();
     let name = std::fs::read_to_string(format!("/proc/{ppid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default();
@@ -15,4 +16,10 @@ pub fn calling_program() -> String {
     } else {
         format!("{name} (pid {ppid})")
     }
+}
+
+/// The program that started this process: not known off Unix.
+#[cfg(not(unix))]
+pub fn calling_program() -> String {
+    "unknown".into()
 }

@@ -50,7 +50,7 @@ pub async fn run(vault: &Vault, http: &reqwest::Client, token_url: Option<&Url>)
     };
     // The helper programs run on the blocking pool, never on an async worker.
     let desktop = tokio::task::spawn_blocking(|| {
-        let scheme = command_line("xdg-mime", &["query", "default", &format!("x-scheme-handler/{SCHEME}")])
+        let scheme = command_line("xdg-mime", &["query", "default", &crate::desktop::scheme::mime_type()])
             .map(|s| if s.is_empty() { "not registered with the desktop (the system-browser sign-in can't return to the app)".into() } else { s })
             .unwrap_or_else(|e| format!("unknown ({e})"));
         let webkit = command_line("dpkg-query", &["-W", "-f", "${Version}", "libwebkit2gtk-4.1-0"]).unwrap_or_else(|e| format!("unknown ({e})"));

@@ -107,7 +107,7 @@ pub fn explain(account: &Account, provider: Option<&ProviderView>, timeline: &[E
             add("provider_down", "The provider was unreachable or overloaded (network down, 5xx or 429); the app retries by itself with growing pauses.");
         }
     }
-    if let Some(skew) = clock_skew.filter(|s| s.abs() > 60) {
+    if let Some(skew) = clock_skew.filter(|s| s.abs() > super::probes::MAX_SKEW_SECS) {
         out.push(Cause {
             code: "clock_skew",
             text: format!(

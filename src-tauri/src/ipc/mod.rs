@@ -81,10 +81,16 @@ type Shared<'a> = State<'a, Arc<Linker>>;
 /// Sign-in outcomes that came before the window listened: a browser's redirect can start the app (after
 /// it was closed mid-sign-in), and its refusal must still be told. Kept until the window asks for them
 /// ([`startup_outcomes`]), at most [`EARLY_OUTCOMES`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct EarlyOutcomes {
-    ready: std::sync::atomic::AtomicBool,
-    outcomes: std::sync::Mutex<Vec<LinkFinished>>,
+    /// The kept outcomes; `None` once the window has asked (it listens from then on).
+    outcomes: std::sync::Mutex<Option<Vec<LinkFinished>>>,
+}
+
+impl Default for EarlyOutcomes {
+    fn default() -> Self {
+        Self { outcomes: std::sync::Mutex::new(Some(Vec::new())) }
+    }
 }
 
 /// How many early outcomes are kept.
@@ -93,19 +99,15 @@ pub const EARLY_OUTCOMES: usize = 10;
 impl EarlyOutcomes {
     /// Keeps `outcome` if the window has not asked for the early ones yet.
     pub fn keep(&self, outcome: &LinkFinished) {
-        if self.ready.load(std::sync::atomic::Ordering::SeqCst) {
-            return;
-        }
         let mut kept = self.outcomes.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.len() < EARLY_OUTCOMES {
+        if let Some(kept) = kept.as_mut().filter(|k| k.len() < EARLY_OUTCOMES) {
             kept.push(outcome.clone());
         }
     }
 
     /// The kept outcomes, once; from now on outcomes reach the window as events only.
     pub fn take(&self) -> Vec<LinkFinished> {
-        self.ready.store(true, std::sync::atomic::Ordering::SeqCst);
-        std::mem::take(&mut *self.outcomes.lock().unwrap_or_else(|e| e.into_inner()))
+        self.outcomes.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default()
     }
 }
 

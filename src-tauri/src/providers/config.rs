@@ -367,7 +367,6 @@ fn field_line(text: &str, span: std::ops::Range<usize>, field: &str) -> Option<u
     None
 }
 
-/// The field a serde message is about: "unknown field `x`", "missing field `x`", or "… for key `x`".
 /// The first key of a provider table whose value can't be read on its own (with the `id`).
 fn failing_key(table: &toml::Table) -> Option<String> {
     table.iter().filter(|(k, _)| k.as_str() != "id").find_map(|(k, v)| {
@@ -378,6 +377,7 @@ fn failing_key(table: &toml::Table) -> Option<String> {
     })
 }
 
+/// The field a serde message is about: "unknown field `x`", "missing field `x`", or "… for key `x`".
 fn field_in_message(msg: &str) -> Option<String> {
     let start = msg.find('`')? + 1;
     let len = msg[start..].find('`')?;

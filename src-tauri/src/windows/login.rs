@@ -144,11 +144,7 @@ pub async fn open(app: &AppHandle, linker: Arc<Linker>, start: LinkStart) -> Res
             None => return forget_session(app, label),
         };
         let flow = linker.take_flow(&start.flow_id);
-        if let Some(w) = app.get_webview_window(&label) {
-            if let Err(e) = w.destroy() {
-                tracing::warn!(error = %e, "could not close the login window");
-            }
-        }
+        super::signin::close_login_window(&app, &start.flow_id);
         let result = match flow {
             Some(flow) => linker.finish(flow, url.as_str()).await.map(|a| a.id),
             None => Err(LinkError::NoPendingFlow),

@@ -128,7 +128,8 @@ pub async fn arrived(app: AppHandle, linker: Arc<Linker>, url: Url) {
     login::finished(app, flow_id.as_str(), &provider_id, reconnect, result);
 }
 
-fn close_login_window(app: &AppHandle, flow_id: &FlowId) {
+/// Closes a flow's login window, if it is open.
+pub(crate) fn close_login_window(app: &AppHandle, flow_id: &FlowId) {
     if let Some(window) = app.get_webview_window(&login::label(flow_id)) {
         if let Err(e) = window.destroy() {
             tracing::warn!(error = %e, "could not close the login window");
@@ -138,9 +139,8 @@ fn close_login_window(app: &AppHandle, flow_id: &FlowId) {
 
 async fn open_browser(link: Url) -> Result<(), IpcError> {
     let opened = tauri::async_runtime::spawn_blocking(move || crate::desktop::browser::open(&link)).await;
-    match opened {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(IpcError { code: "browser".into(), message: e.to_string() }),
-        Err(e) => Err(IpcError { code: "browser".into(), message: e.to_string() }),
-    }
+    opened
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|message| IpcError { code: "browser".into(), message })
 }
