@@ -542,6 +542,8 @@ impl Linker {
                 a.expires_at = tokens.expires_in.map(|s| now.saturating_add(s));
                 a.has_refresh_token = tokens.refresh_token.is_some();
                 a.refreshed_at = Some(now);
+                // New tokens: a refresh that read the account before this one must see the change.
+                a.refreshes += 1;
                 a.last_error = None;
                 a.state = AccountState::Connected;
                 Ok(a.clone())

@@ -185,6 +185,7 @@ async fn reconnect_replaces_the_tokens_of_the_same_account_in_place() {
     assert_eq!(reconnected.state, AccountState::Connected);
     assert_eq!(reconnected.linked_at, account.linked_at, "still linked since then");
     assert!(reconnected.refreshed_at.is_some());
+    assert!(reconnected.refreshes > account.refreshes, "new tokens count, so a refresh that read the account before sees the change");
     let listed = s.linker.account_list().await.expect("accounts");
     assert_eq!(listed.len(), 1, "no second account");
     assert_eq!(listed[0], reconnected);
