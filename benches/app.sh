@@ -50,10 +50,10 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME" "$XDG_RUNTIME_DIR
 unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
 status=0
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" bash -c '
-  printf bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  scripts/session-keyring start bench
   status=0
   cargo bench --quiet --profile dev -p account-linker-tests --bench app || status=$?
-  scripts/stop-session-keyring
+  scripts/session-keyring stop
   exit $status
 ' || status=$?
 

@@ -16,7 +16,7 @@ mkdir -p "$XDG_DATA_HOME" "$XDG_CONFIG_HOME" "$XDG_CACHE_HOME"
 unset DISPLAY DBUS_SESSION_BUS_ADDRESS
 
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" bash -c '
-  printf bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  "$ROOT/scripts/session-keyring" start bench
   tree() { local p=$1; echo "$p"; for c in $(ps -o pid= --ppid "$p"); do tree "$c"; done; }
   kb() { awk -v k="$2" "\$1==k\":\" {s+=\$2} END {print s+0}" "/proc/$1/smaps_rollup" 2>/dev/null || echo 0; }
   rss=() pss=()
@@ -32,5 +32,5 @@ dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" bash -c '
   median() { printf "%s\n" "$@" | sort -n | awk "{a[NR]=\$1} END {print a[int((NR+1)/2)]}"; }
   printf "idle memory after %ss, median of %d: RSS %d MiB, PSS %d MiB (%s)\n" "$SETTLE" "$RUNS" \
     $(( $(median "${rss[@]}") / 1024 )) $(( $(median "${pss[@]}") / 1024 )) "$(basename "$BIN")"
-  "$ROOT/scripts/stop-session-keyring"
+  "$ROOT/scripts/session-keyring" stop
 '

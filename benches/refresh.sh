@@ -23,9 +23,9 @@ unset DISPLAY WAYLAND_DISPLAY DBUS_SESSION_BUS_ADDRESS
 if [ "$APP" = none ]; then unset APP; else export APP; fi
 echo "machine: $(nproc) cores, $(awk '/model name/ {sub(/.*: /, ""); print; exit}' /proc/cpuinfo), $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
 dbus-run-session -- xvfb-run -a -s "-screen 0 1280x900x24" bash -c '
-  printf bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  scripts/session-keyring start bench
   status=0
   cargo bench --quiet -p account-linker-tests --bench refresh || status=$?
-  scripts/stop-session-keyring
+  scripts/session-keyring stop
   exit $status
 '

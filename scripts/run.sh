@@ -32,8 +32,8 @@ if [ -z "${DBUS_SESSION_BUS_ADDRESS:-}" ]; then
   # No desktop session (e.g. a bare root shell): give the app a session bus and an unlocked keyring.
   log "no D-Bus session: starting one with its own unlocked keyring"
   dbus-run-session -- bash -c '
-    printf demo | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    "$0/debug/account-linker"' "$TARGET_DIR"
+    "$1/scripts/session-keyring" start demo || exit 1
+    "$0/debug/account-linker"' "$TARGET_DIR" "$ROOT"
 else
   "$TARGET_DIR/debug/account-linker"
 fi

@@ -4,9 +4,9 @@
 set -uo pipefail
 cd "$ROOT"
 
-printf 'test-keyring-password' | gnome-keyring-daemon --unlock --components=secrets >"$WORK/keyring.env"
 # Only this session's daemon is stopped (another test run on the same machine has its own).
-trap '"$ROOT/scripts/stop-session-keyring"' EXIT
+trap '"$ROOT/scripts/session-keyring" stop' EXIT
+"$ROOT/scripts/session-keyring" start test-keyring-password || exit 1
 # Fail fast, with a clear line, if the Secret Service does not answer.
 if ! printf probe | secret-tool store --label='account-linker test probe' service account-linker-probe username probe; then
   echo "the Secret Service (gnome-keyring) did not start: cannot run the keyring tests" >&2
