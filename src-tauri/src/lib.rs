@@ -29,6 +29,7 @@ pub fn run() {
         std::process::exit(cli::main(&args));
     }
     init_logging("info");
+    startup_phase("main");
     let paths = paths::AppPaths::from_env();
     let catalogue = providers::Catalogue::load(&paths.config_dir);
     for problem in catalogue.problems() {
@@ -41,6 +42,7 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    startup_phase("linker ready");
     tracing::info!(data_dir = %paths.data_dir.display(), keyring_service = linker.vault().service(), "starting");
     let background = args.iter().any(|a| a == desktop::autostart::BACKGROUND_FLAG);
     let accounts_file = paths.accounts_file();
@@ -62,9 +64,11 @@ pub fn run() {
         .manage(linker)
         .manage(ipc::EarlyOutcomes::default())
         .setup(move |app| {
+            startup_phase("setup (window made)");
             let handle = app.handle().clone();
             let linker = app.state::<Arc<linker::Linker>>().inner().clone();
             follow_redirects(&handle, linker.clone());
+            startup_phase("redirects followed");
             let (notices_tx, notices_rx) = tokio::sync::mpsc::unbounded_channel();
             // The clock's timer registers with the runtime, so the refresher is made inside it.
             let refresher = tauri::async_runtime::block_on(async move {
@@ -76,6 +80,7 @@ pub fn run() {
                 let refresher = refresher.clone();
                 desktop::network::watch(move || refresher.network_up());
             }
+            startup_phase("refresher and network monitor");
             app.manage(refresher);
             tauri::async_runtime::spawn(ipc::notices::forward(handle.clone(), notices_rx));
             // Changes made by another process (the command line) show at once.
@@ -87,6 +92,7 @@ pub fn run() {
                 }
             });
             let in_tray = windows::tray::create(&handle).is_some();
+            startup_phase("tray");
             if in_tray {
                 // The tray starts empty; fill in the accounts linked in earlier sessions.
                 let tray_app = handle.clone();
@@ -150,6 +156,17 @@ fn noting_first_call(
             tracing::info!(unix_us, "first IPC call from the window");
         });
         commands(invoke)
+    }
+}
+
+/// A debug log line with the wall clock (microseconds) at a step of start-up, to see where start-up time
+/// goes (`ACCOUNT_LINKER_LOG=debug`, compared with exec time as `benches/app.sh` takes it).
+fn startup_phase(step: &str) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let unix_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        tracing::debug!(unix_us, step, "start-up");
     }
 }
 

@@ -197,7 +197,9 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let text = self.log_text();
-            if let Some(at) = text.split("unix_us=").nth(1) {
+            // The line that says so; start-up step lines (debug level) carry `unix_us=` too.
+            let line = text.lines().find(|l| l.contains("first IPC call from the window"));
+            if let Some(at) = line.and_then(|l| l.split("unix_us=").nth(1)) {
                 let digits: String = at.chars().take_while(char::is_ascii_digit).collect();
                 let us: u64 = digits.parse().expect("a timestamp");
                 return us.saturating_sub(self.started_us) as f64 / 1000.0;
