@@ -92,9 +92,10 @@ function render() {
   renderPending();
 }
 
-async function reloadAccounts() {
+/** Reads the account list (or takes one already asked for) and draws what changed. */
+async function reloadAccounts(asked = backend.listAccounts()) {
   try {
-    const accounts = await backend.listAccounts();
+    const accounts = await asked;
     // The same change can be announced twice (by the action and by the account file): an unchanged list
     // is not drawn again, so nothing flickers and no element the user is on is replaced.
     const unchanged = state.loaded && state.refreshing.size === 0 && JSON.stringify(accounts) === JSON.stringify(state.accounts);
@@ -187,7 +188,34 @@ function onLoginLoadFailed({ providerId, host, kind }) {
   show('error', `${t(`login.failed.${kind}`, { host, name: providerName(providerId) })} ${t('login.failedHint')}`, 'load_failed');
 }
 
+// The script runs as soon as it has loaded (`async` in index.html), while the page may still be parsed
+// and styled: what the first render needs is asked for at once, and drawing waits for the page. Events
+// that arrive before the first drawing are handled, in order, after it (so an older list never
+// replaces a newer one).
+const pageReady = document.readyState === 'loading'
+  ? new Promise((resolve) => document.addEventListener('DOMContentLoaded', resolve, { once: true }))
+  : Promise.resolve();
+let firstDrawn;
+const drawn = new Promise((resolve) => { firstDrawn = resolve; });
+const whenReady = (handler) => (payload) => drawn.then(() => handler(payload));
+
 async function start() {
+  // The listeners, the provider list and the accounts together: one IPC round trip's wait, not seven.
+  const listening = Promise.all([
+    backend.onEvent(backend.EVENTS.accountsChanged, whenReady(() => reloadAccounts())),
+    backend.onEvent(backend.EVENTS.linkFinished, whenReady(onLinkFinished)),
+    backend.onEvent(backend.EVENTS.accountRefreshing, whenReady(onRefreshing)),
+    backend.onEvent(backend.EVENTS.loginLoadFailed, whenReady(onLoginLoadFailed)),
+    backend.onEvent(backend.EVENTS.signInPending, whenReady((pending) => {
+      // The panel says what happened (e.g. the provider refused the login window) and what to do.
+      clear();
+      setPending(pending);
+    })),
+  ]);
+  const [providers, accounts] = [backend.listProviders(), backend.listAccounts()];
+  // Failures are handled where they are awaited, after the page is ready; until then they are expected.
+  for (const asked of [listening, providers, accounts]) asked.catch(() => {});
+  await pageReady;
   const select = document.getElementById('language');
   document.documentElement.lang = language();
   select.addEventListener('change', () => setLanguage(select.value));
@@ -195,21 +223,10 @@ async function start() {
   setUpPicker(startConnect);
   setUpDetails();
   for (const id of ['add-account', 'add-first']) document.getElementById(id).addEventListener('click', openPicker);
-  // The listeners and the provider list are asked for together: one IPC round trip's wait, not six.
-  const listening = Promise.all([
-    backend.onEvent(backend.EVENTS.accountsChanged, reloadAccounts),
-    backend.onEvent(backend.EVENTS.linkFinished, onLinkFinished),
-    backend.onEvent(backend.EVENTS.accountRefreshing, onRefreshing),
-    backend.onEvent(backend.EVENTS.loginLoadFailed, onLoginLoadFailed),
-    backend.onEvent(backend.EVENTS.signInPending, (pending) => {
-      // The panel says what happened (e.g. the provider refused the login window) and what to do.
-      clear();
-      setPending(pending);
-    }),
-  ]);
-  [state.providers] = await Promise.all([backend.listProviders(), listening]);
+  [state.providers] = await Promise.all([providers, listening]);
   render();
-  await reloadAccounts();
+  await reloadAccounts(accounts);
+  firstDrawn();
   for (const outcome of await backend.startupOutcomes()) onLinkFinished(outcome);
   // Relative times age while the window is open: once a minute, aligned, asleep while hidden.
   everyMinute(() => {
@@ -219,5 +236,7 @@ async function start() {
   document.body.dataset.ready = 'true';
 }
 
-start().catch((e) => show('error', String(e?.message ?? e)));
+start()
+  .catch((e) => show('error', String(e?.message ?? e)))
+  .finally(firstDrawn);
 export { clear };
