@@ -472,8 +472,15 @@ impl Linker {
                 refreshes: 0,
                 last_error: None,
             };
+            // A new id: nothing is stored under it, so nothing to read first, keep or migrate.
             self.vault
-                .put_tokens(&account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref())
+                .update_tokens(
+                    &account_id,
+                    crate::vault::StoredTokens::default(),
+                    &tokens.access_token,
+                    tokens.refresh_token.as_ref(),
+                    tokens.id_token.as_ref(),
+                )
                 .await?;
             if let Err(e) = self.add_account(account.clone()).await {
                 // Secrets without metadata would be orphans nobody can see or delete.
@@ -520,14 +527,9 @@ impl Linker {
                 return Err(LinkError::DifferentAccount { expected: expected.clone(), signed_in: signed_in.clone() });
             }
         }
-        self.vault.put_tokens(account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref()).await?;
-        // Tokens of the old grant that the new one did not replace belong to a grant that ended.
-        if tokens.refresh_token.is_none() {
-            self.vault.delete(account_id, crate::vault::SecretKind::RefreshToken).await?;
-        }
-        if tokens.id_token.is_none() {
-            self.vault.delete(account_id, crate::vault::SecretKind::IdToken).await?;
-        }
+        // Replaced, not merged: tokens of the old grant that the new one lacks belong to a grant that
+        // ended. Nothing is read, so this also replaces a keyring item that could not be read.
+        self.vault.replace_tokens(account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref()).await?;
         let now = unix_now();
         let id = account_id.to_owned();
         let updated = self
@@ -659,7 +661,8 @@ impl Linker {
     /// The one refresh path. Single-flight per account across threads and processes (a lock file);
     /// the account is read again once the lock is held. The journal in the lock file records that a
     /// request is in flight, so a refresh token spent by an interrupted refresh is explained, not lost
-    /// silently. The rotated refresh token is stored before the access token, both before the metadata.
+    /// silently. The new tokens are stored in one keyring write (merged with what was read, so a
+    /// response without a refresh or ID token keeps the stored one) before the metadata.
     async fn refresh_with(&self, account_id: &str, if_unchanged_since: Option<u64>) -> Result<RefreshOutcome, LinkError> {
         let result = self.refresh_locked(account_id, if_unchanged_since).await;
         if let Err(LinkError::Vault(e)) = &result {
@@ -685,21 +688,33 @@ impl Linker {
                 provider.name
             )));
         }
-        let refresh_token = self.vault.get(account_id, crate::vault::SecretKind::RefreshToken).await?.ok_or_else(|| {
-            LinkError::NeedsReconnect("no refresh token is stored for this account".into())
-        })?;
+        // Read once, under the lock: the refresh token to send, and what the new tokens are merged with.
+        let stored = match self.vault.tokens(account_id).await {
+            Ok(stored) => stored,
+            // Unreadable: sending nothing and writing nothing over it; only a reconnect can help.
+            Err(e @ VaultError::Damaged { .. }) => {
+                let reason = e.to_string();
+                self.mark_needs_reconnect(account_id, reason.clone()).await?;
+                return Err(LinkError::NeedsReconnect(reason));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let refresh_token = stored
+            .refresh_token
+            .clone()
+            .ok_or_else(|| LinkError::NeedsReconnect("no refresh token is stored for this account".into()))?;
         let endpoints = provider.endpoints(account.tenant.as_deref())?;
         let interrupted = lock.interrupted();
         lock.mark_in_flight(unix_now())?;
         let started = std::time::Instant::now();
-        let result = token::refresh(&self.http, provider, &endpoints.token, &crate::oauth::secret::RefreshToken::new(refresh_token)).await;
+        let result = token::refresh(&self.http, provider, &endpoints.token, &refresh_token).await;
         tracing::info!(account = account_id, ok = result.is_ok(), ms = started.elapsed().as_millis() as u64, "refresh");
         self.note(account_id, Event::Refresh(exchange_of(&result, started)));
         let id = account_id.to_owned();
         match result {
             Ok(tokens) => {
                 self.vault
-                    .put_tokens(account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref())
+                    .update_tokens(account_id, stored, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref())
                     .await?;
                 let now = unix_now();
                 let updated = self
@@ -877,9 +892,9 @@ impl Linker {
             }
         }
         self.vault
-            .get(account_id, crate::vault::SecretKind::AccessToken)
+            .tokens(account_id)
             .await?
-            .map(AccessToken::new)
+            .access_token
             .ok_or_else(|| LinkError::NeedsReconnect("no access token is stored for this account".into()))
     }
 

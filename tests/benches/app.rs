@@ -32,7 +32,8 @@ use account_linker::diagnostics::timeline::Event;
 use account_linker::linker::Linker;
 use account_linker::paths::{AppPaths, HOME_ENV};
 use account_linker::providers::Catalogue;
-use account_linker::vault::{SecretKind, Vault};
+use account_linker::oauth::secret::{AccessToken, IdToken, RefreshToken};
+use account_linker::vault::{StoredTokens, Vault};
 use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer};
 
 #[allow(dead_code)]
@@ -267,12 +268,15 @@ async fn link(zf: &ZaehlerfreundeServer, linker: &Linker, vault: &Vault) -> Link
             _ => None,
         })
         .expect("the timeline has the code exchange");
-    // The same keyring work alone: access, refresh and ID token of a fresh id.
+    // The same keyring work alone: one bundle of access, refresh and ID token stored under a fresh id, as
+    // a link stores it.
     let probe = format!("probe-{}", account.id);
+    let token = "x".repeat(900);
     let t = Instant::now();
-    for kind in [SecretKind::AccessToken, SecretKind::RefreshToken, SecretKind::IdToken] {
-        vault.put(&probe, kind, &"x".repeat(900)).await.expect("keyring put");
-    }
+    vault
+        .update_tokens(&probe, StoredTokens::default(), &AccessToken::new(&token), Some(&RefreshToken::new(&token)), Some(&IdToken::new(&token)))
+        .await
+        .expect("keyring put");
     let keyring_ms = t.elapsed().as_secs_f64() * 1000.0;
     vault.delete_account(&probe).await.expect("keyring clean-up");
     Link { total_ms, endpoint_ms, exchange_ms, keyring_ms }

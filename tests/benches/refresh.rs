@@ -30,7 +30,8 @@ use account_linker::providers::Catalogue;
 use account_linker::refresh::clock::SystemClock;
 use account_linker::refresh::schedule::Policy;
 use account_linker::refresh::{self, Notice};
-use account_linker::vault::{SecretKind, Vault};
+use account_linker::oauth::secret::{AccessToken, IdToken, RefreshToken};
+use account_linker::vault::{SecretKind, StoredTokens, Vault};
 use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer, ZF_CLIENT_ID};
 use tokio::sync::{mpsc, Semaphore};
 
@@ -67,8 +68,10 @@ async fn seed(zf: &ZaehlerfreundeServer, paths: &AppPaths, n: usize, age: u64, l
     let mut pairs = Vec::with_capacity(n);
     for (i, rt) in minted.into_iter().enumerate() {
         let id = format!("bench-{i:05}");
-        vault.put(&id, SecretKind::RefreshToken, &rt).await.expect("keyring put");
-        vault.put(&id, SecretKind::AccessToken, "seeded-access-token").await.expect("keyring put");
+        vault
+            .update_tokens(&id, StoredTokens::default(), &AccessToken::new("seeded-access-token"), Some(&RefreshToken::new(&rt)), None)
+            .await
+            .expect("keyring put");
         accounts.push(Account {
             id: id.clone(),
             provider_id: "zaehlerfreunde".into(),
@@ -177,8 +180,8 @@ async fn burst(n: usize, concurrency: usize) -> Burst {
     let floor_secs = started.elapsed().as_secs_f64();
     assert_eq!(zf.stats().refresh_reuse_detected, 0);
 
-    // The keyring alone: the same keyring work a refresh does (read the refresh token, write the new
-    // refresh, access and ID tokens), same concurrency.
+    // The keyring alone: the same keyring work a refresh does (read the account's bundle, write the new
+    // one with refresh, access and ID token), same concurrency.
     let permits = Arc::new(Semaphore::new(concurrency));
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -186,10 +189,10 @@ async fn burst(n: usize, concurrency: usize) -> Burst {
         let (vault, id, permits) = (Vault::new(paths.keyring_service.clone()), id.clone(), permits.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await.expect("permit");
-            vault.get(&id, SecretKind::RefreshToken).await.expect("get").expect("a refresh token");
-            vault.put(&id, SecretKind::RefreshToken, "keyring-floor-rt").await.expect("put");
-            vault.put(&id, SecretKind::AccessToken, "keyring-floor-at").await.expect("put");
-            vault.put(&id, SecretKind::IdToken, "keyring-floor-id").await.expect("put");
+            let stored = vault.tokens(&id).await.expect("get");
+            assert!(stored.refresh_token.is_some(), "a refresh token");
+            let (at, rt, it) = (AccessToken::new("keyring-floor-at"), RefreshToken::new("keyring-floor-rt"), IdToken::new("keyring-floor-id"));
+            vault.update_tokens(&id, stored, &at, Some(&rt), Some(&it)).await.expect("put");
         });
     }
     while let Some(r) = tasks.join_next().await {
@@ -290,10 +293,11 @@ async fn idle(app: &str, secs: u64) -> Idle {
 async fn keyring_calls(calls: usize) -> (f64, f64) {
     let service = format!("account-linker-bench-calls-{}", std::process::id());
     let vault = Vault::new(service.clone());
+    let secret = AccessToken::new("bench-secret");
     let started = Instant::now();
     for i in 0..calls {
-        vault.put(&format!("v{i}"), SecretKind::AccessToken, "bench-secret").await.expect("vault put");
-        assert!(vault.get(&format!("v{i}"), SecretKind::AccessToken).await.expect("vault get").is_some());
+        vault.update_tokens(&format!("v{i}"), StoredTokens::default(), &secret, None, None).await.expect("vault put");
+        assert!(vault.tokens(&format!("v{i}")).await.expect("vault get").access_token.is_some());
     }
     let session_ms = started.elapsed().as_secs_f64() * 1000.0 / (2 * calls) as f64;
     let own = service.clone();
@@ -309,8 +313,8 @@ async fn keyring_calls(calls: usize) -> (f64, f64) {
     .await
     .expect("keyring thread");
     for i in 0..calls {
-        vault.delete(&format!("v{i}"), SecretKind::AccessToken).await.expect("clean up");
-        vault.delete(&format!("k{i}"), SecretKind::AccessToken).await.expect("clean up");
+        vault.delete_account(&format!("v{i}")).await.expect("clean up");
+        vault.delete_account(&format!("k{i}")).await.expect("clean up");
     }
     (session_ms, per_call_ms)
 }

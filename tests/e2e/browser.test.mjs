@@ -10,7 +10,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { By, until } from 'selenium-webdriver';
 import {
-  APP, ARTIFACTS, TIMEOUT, accountIds, backToMain, clickConnect, keyringLookup, keyringService, openApp, screenshot, signInOverHttp,
+  APP, ARTIFACTS, TIMEOUT, accountIds, backToMain, clickConnect, openApp, screenshot, signInOverHttp, storedTokens,
   switchToLoginWindow, waitForMessage, session,
 } from './harness.mjs';
 
@@ -85,7 +85,7 @@ export const tests = [
     assert.match(msg.text, /Demo Provider account is linked/);
     await driver.wait(async () => (await accountIds(driver)).length === before.length + 1, TIMEOUT);
     const id = (await accountIds(driver)).find((x) => !before.includes(x));
-    assert.ok(keyringLookup(keyringService(ctx.home), `${id}/refresh_token`)?.startsWith('demo_rt_'), 'the keyring holds the refresh token');
+    assert.ok(storedTokens(ctx.home, id)?.refresh_token?.startsWith('demo_rt_'), 'the keyring holds the refresh token');
     assert.equal(await driver.findElement(By.id('signin')).isDisplayed(), false, 'the panel is gone');
     const code = new URL(redirect.replace('org.accountlinker.app:', 'http://x')).searchParams.get('code');
     assert.ok(!appLog().includes(code), 'the redirect\'s code is not in the app log');
@@ -146,7 +146,7 @@ export const tests = [
       await waitForMessage(driver, 'success');
       await driver.wait(async () => (await accountIds(driver)).length === before.length + 1, TIMEOUT);
       const id = (await accountIds(driver)).find((x) => !before.includes(x));
-      assert.ok(keyringLookup(keyringService(ctx.home), `${id}/refresh_token`)?.startsWith('zf_rt_'));
+      assert.ok(storedTokens(ctx.home, id)?.refresh_token?.startsWith('zf_rt_'));
     } finally {
       await zfControl(ctx, 'off');
     }

@@ -310,12 +310,30 @@ export function keyringService(home) {
 }
 
 /** Looks a secret up in the real Secret Service; `null` when there is none. */
-export function keyringLookup(service, user) {
+function keyringLookup(service, user) {
   try {
     return execFileSync('secret-tool', ['lookup', 'service', service, 'username', user], { encoding: 'utf8' });
   } catch {
     return null;
   }
+}
+
+/**
+ * An account's tokens as the app keeps them: one keyring item, user `<account-id>`, whose secret is the
+ * JSON bundle `{"v":1,"access_token":…,"refresh_token":…,"id_token":…}` (see src-tauri/src/vault/mod.rs).
+ * The parsed bundle, or `null` when the account has no item. Never prints the secret.
+ */
+export function storedTokens(home, accountId) {
+  const text = keyringLookup(keyringService(home), accountId);
+  if (text === null) return null;
+  let bundle;
+  try {
+    bundle = JSON.parse(text);
+  } catch {
+    throw new Error(`the keyring item of account ${accountId} is not JSON`);
+  }
+  if (bundle?.v !== 1) throw new Error(`the keyring item of account ${accountId} is not a version 1 bundle`);
+  return bundle;
 }
 
 /** POSTs to one of the demo provider's test controls. */

@@ -7,12 +7,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { By } from 'selenium-webdriver';
 import {
-  APP, ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, disconnectAccount, keyringLookup,
-  keyringService, openDetails, screenshot, signIn, signInThroughWindow, switchToLoginWindow, waitForDialog, waitForMessage, session,
+  APP, ARTIFACTS, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, demoControl, disconnectAccount,
+  openDetails, screenshot, signIn, signInThroughWindow, storedTokens, switchToLoginWindow, waitForDialog, waitForMessage, session,
 } from './harness.mjs';
 
 function refreshTokenOf(ctx, accountId) {
-  return keyringLookup(keyringService(ctx.home), `${accountId}/refresh_token`);
+  return storedTokens(ctx.home, accountId)?.refresh_token ?? null;
 }
 
 export const tests = [
@@ -55,7 +55,7 @@ export const tests = [
     assert.match(await card.findElement(By.css('.account-expiry')).getText(), /Access expires in (59|60) min/);
     const refresh = refreshTokenOf(ctx, ids[0]);
     assert.ok(refresh && refresh.startsWith('demo_rt_'), 'the keyring holds the refresh token');
-    assert.ok(keyringLookup(keyringService(ctx.home), `${ids[0]}/access_token`)?.startsWith('demo_at_'));
+    assert.ok(storedTokens(ctx.home, ids[0])?.access_token?.startsWith('demo_at_'));
     ctx.accountId = ids[0];
     await screenshot(driver, 'main-linked-en');
   }],
@@ -69,8 +69,9 @@ export const tests = [
 
   ["shows an account's details and diagnostics, never a secret", async (ctx) => {
     const driver = await session(ctx);
-    const service = keyringService(ctx.home);
-    const secrets = ['access_token', 'refresh_token', 'id_token'].map((k) => keyringLookup(service, `${ctx.accountId}/${k}`)).filter(Boolean);
+    const tokensNow = () => storedTokens(ctx.home, ctx.accountId);
+    const linked = tokensNow();
+    const secrets = ['access_token', 'refresh_token', 'id_token'].map((k) => linked?.[k]).filter(Boolean);
     assert.ok(secrets.length >= 2, 'the tokens are in the keyring');
     const details = await openDetails(driver, ctx.accountId);
     await details.findElement(By.css('button.diagnose')).click();
@@ -80,7 +81,7 @@ export const tests = [
     const kinds = await Promise.all((await dialog.findElements(By.css('.timeline li'))).map((li) => li.getAttribute('data-kind')));
     for (const kind of ['flowStarted', 'redirectReceived', 'codeExchange', 'stateChanged']) assert.ok(kinds.includes(kind), `${kind} in ${kinds}`);
     const text = await dialog.getText();
-    const fp = createHash('sha256').update(keyringLookup(service, `${ctx.accountId}/refresh_token`)).digest('hex').slice(0, 8);
+    const fp = createHash('sha256').update(linked.refresh_token).digest('hex').slice(0, 8);
     assert.match(text, new RegExp(`fingerprint ${fp}`), 'the refresh token is shown by its fingerprint');
     assert.match(text, /Keyring\s*write, read and delete ok/);
     assert.match(text, /Code exchanged — HTTP 200/);
@@ -91,8 +92,9 @@ export const tests = [
     await driver.wait(async () => (await dialog.findElements(By.css('.timeline li[data-kind="refresh"]'))).length > 0, 20_000);
     assert.match(await dialog.findElement(By.css('.diagnose-status')).getText(), /Refreshed/);
     // The refresh rotated the tokens: the new ones must not leak either, and the report shows the new fingerprint.
-    secrets.push(...['access_token', 'refresh_token', 'id_token'].map((k) => keyringLookup(service, `${ctx.accountId}/${k}`)).filter(Boolean));
-    const rotatedFp = createHash('sha256').update(keyringLookup(service, `${ctx.accountId}/refresh_token`)).digest('hex').slice(0, 8);
+    const rotated = tokensNow();
+    secrets.push(...['access_token', 'refresh_token', 'id_token'].map((k) => rotated?.[k]).filter(Boolean));
+    const rotatedFp = createHash('sha256').update(rotated.refresh_token).digest('hex').slice(0, 8);
     assert.notEqual(rotatedFp, fp, 'the refresh token rotated');
     await driver.sleep(300); // let the compositor paint the redrawn report before the picture
     await screenshot(driver, 'diagnose-en');
@@ -168,8 +170,7 @@ export const tests = [
     assert.match(msg.text, /disconnected/);
     await driver.wait(async () => (await accountIds(driver)).length === 0, 10_000);
     assert.equal(await driver.findElement(By.id('accounts-empty')).isDisplayed(), true);
-    assert.equal(refreshTokenOf(ctx, ctx.accountId), null, 'the refresh token left the keyring');
-    assert.equal(keyringLookup(keyringService(ctx.home), `${ctx.accountId}/access_token`), null);
+    assert.equal(storedTokens(ctx.home, ctx.accountId), null, 'the tokens left the keyring');
   }],
 
   ['changes made on the command line show in the open window at once', async (ctx) => {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { By } from 'selenium-webdriver';
 import {
-  accountIds, clickConnect, keyringLookup, keyringService, screenshot, signInThroughWindow, waitForMessage, session,
+  accountIds, clickConnect, screenshot, signInThroughWindow, storedTokens, waitForMessage, session,
 } from './harness.mjs';
 
 /** Links through the login window; returns the new account's card. */
@@ -25,7 +25,7 @@ export const tests = [
     const driver = await session(ctx);
     const { id, card } = await linkThroughWindow(driver, ctx, 'zaehlerfreunde', 'Zählerfreunde');
     assert.match(await card.getText(), /Zählerfreunde/);
-    assert.ok(keyringLookup(keyringService(ctx.home), `${id}/refresh_token`)?.startsWith('zf_rt_'));
+    assert.ok(storedTokens(ctx.home, id)?.refresh_token?.startsWith('zf_rt_'));
   }],
 
   ['links a Youthweb account (login redirect, one-hour token)', async (ctx) => {
@@ -38,7 +38,7 @@ export const tests = [
     const driver = await session(ctx);
     const { id, card } = await linkThroughWindow(driver, ctx, 'workfront', 'Adobe Workfront', 'acme');
     assert.match(await card.findElement(By.css('.account-expiry')).getText(), /did not say when access expires/);
-    assert.ok(keyringLookup(keyringService(ctx.home), `${id}/access_token`)?.startsWith('wf_at_'));
+    assert.ok(storedTokens(ctx.home, id)?.access_token?.startsWith('wf_at_'));
     await screenshot(driver, 'main-seed-accounts-en');
   }],
 
@@ -46,7 +46,7 @@ export const tests = [
     const driver = await session(ctx);
     const { id, card } = await linkThroughWindow(driver, ctx, 'oidc-test', 'OIDC Test');
     assert.equal(await card.findElement(By.css('.account-name')).getText(), 'demo@oidc.test');
-    assert.ok(keyringLookup(keyringService(ctx.home), `${id}/refresh_token`), 'offline_access gave a refresh token');
+    assert.ok(storedTokens(ctx.home, id)?.refresh_token, 'offline_access gave a refresh token');
   }],
 
   ['refuses a look-alike Workfront host before anything is opened', async (ctx) => {

@@ -7,8 +7,8 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { By, Key, until } from 'selenium-webdriver';
 import {
-  ARTIFACTS, ROOT, TIMEOUT, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, dialogOpen, disconnectAccount, keyringLookup,
-  keyringService, openDetails, openPicker, screenshot, signIn, switchToLoginWindow, waitForDialog, waitForMessage, windowTitles, session,
+  ARTIFACTS, ROOT, TIMEOUT, accountIds, backToMain, chooseLanguage, clickConnect, closeWindowLikeUser, decide, dialogOpen, disconnectAccount,
+  openDetails, openPicker, screenshot, signIn, storedTokens, switchToLoginWindow, waitForDialog, waitForMessage, windowTitles, session,
 } from './harness.mjs';
 
 /** A screenshot for the README: under .artifacts/screenshots, and copied to docs/ when
@@ -43,7 +43,7 @@ async function tabTo(driver, id, max = 12) {
 }
 
 function refreshToken(ctx, id) {
-  return keyringLookup(keyringService(ctx.home), `${id}/refresh_token`);
+  return storedTokens(ctx.home, id)?.refresh_token ?? null;
 }
 
 /** The text of one fact in the open details dialog. */

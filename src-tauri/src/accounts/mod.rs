@@ -31,7 +31,7 @@ pub enum AccountState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
-    /// Stable id, also the prefix of its keyring entries.
+    /// Stable id, also the user name of its keyring item.
     pub id: String,
     /// The provider it is linked at.
     pub provider_id: String,

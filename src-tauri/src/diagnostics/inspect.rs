@@ -166,7 +166,7 @@ mod tests {
         let tokens = StoredTokens {
             access_token: Some(AccessToken::new("wf_at_secret_value")),
             refresh_token: Some(RefreshToken::new("wf_rt_secret_value")),
-            id_token: None,
+            ..StoredTokens::default()
         };
         let i = inspect(&account, Some(&provider), &tokens, 2500);
         assert_eq!(i.presented_as, "sessionID: …");

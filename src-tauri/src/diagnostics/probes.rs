@@ -8,7 +8,8 @@ use serde::Serialize;
 use url::Url;
 
 use crate::oauth::redirect::SCHEME;
-use crate::vault::{SecretKind, Vault};
+use crate::oauth::secret::{AccessToken, IdToken, RefreshToken};
+use crate::vault::{SecretKind, StoredTokens, Vault};
 
 /// Clock skew beyond which the report warns.
 pub const MAX_SKEW_SECS: i64 = 60;
@@ -68,16 +69,23 @@ pub async fn run(vault: &Vault, http: &reqwest::Client, token_url: Option<&Url>)
     }
 }
 
-/// Writes, reads back and deletes a probe entry.
+/// Writes, reads back and deletes a probe account's tokens, the way an account's are kept (one item).
 async fn keyring_probe(vault: &Vault) -> String {
     let id = format!("probe-{}", uuid::Uuid::new_v4());
     let started = Instant::now();
-    let value = "account-linker keyring probe";
+    let value = |kind: SecretKind| format!("account-linker keyring probe ({})", kind.name());
     let outcome = async {
-        vault.put(&id, SecretKind::AccessToken, value).await?;
-        let back = vault.get(&id, SecretKind::AccessToken).await?;
-        vault.delete(&id, SecretKind::AccessToken).await?;
-        Ok::<_, crate::vault::VaultError>(back.as_deref() == Some(value))
+        let (access, refresh, id_token) = (
+            AccessToken::new(value(SecretKind::AccessToken)),
+            RefreshToken::new(value(SecretKind::RefreshToken)),
+            IdToken::new(value(SecretKind::IdToken)),
+        );
+        vault.update_tokens(&id, StoredTokens::default(), &access, Some(&refresh), Some(&id_token)).await?;
+        let back = vault.tokens(&id).await;
+        // Deleted even when the read failed: a probe leaves nothing behind.
+        vault.delete_account(&id).await?;
+        let back = back?;
+        Ok::<_, crate::vault::VaultError>(SecretKind::ALL.iter().all(|&k| back.get(k) == Some(value(k).as_str())))
     }
     .await;
     match outcome {

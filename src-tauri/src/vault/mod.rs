@@ -1,9 +1,23 @@
 //! The vault: tokens in the OS keyring (Secret Service on Linux), never on disk in plain text.
 //!
-//! One keyring entry per account and kind, service `account-linker` (or `account-linker:<tag>` for an
-//! isolated `$ACCOUNT_LINKER_HOME`) and user `<account-id>/<kind>`, so support staff can find them with
-//! `secret-tool search service account-linker`. Keyring calls block on D-Bus, so they run on tokio's
-//! blocking pool, never on an async worker. `NoEntry` is `Ok(None)`, not an error.
+//! One keyring item per account: service `account-linker` (or `account-linker:<tag>` for an isolated
+//! `$ACCOUNT_LINKER_HOME`), user `<account-id>`, so support staff can find them with
+//! `secret-tool search service account-linker`. Its secret is a small JSON object, the account's
+//! bundle: `{"v":1,"access_token":…,"refresh_token":…,"id_token":…}`, absent tokens omitted. Linking or
+//! refreshing an account is one keyring write (gnome-keyring rewrites its whole collection file for each
+//! write), and the write is atomic: the access, refresh and ID token of one grant are stored together or
+//! not at all. A bundle that is not valid JSON, has an unknown field or another version than 1 is a
+//! [`VaultError::Damaged`] and is never merged into or overwritten by a refresh; a reconnect replaces it.
+//!
+//! Versions before the bundle kept one item per token, user `<account-id>/access_token`,
+//! `…/refresh_token` and `…/id_token`. An account without a bundle is read from those; the next write
+//! stores the bundle and then removes them (a failure to remove them is logged, and the bundle is read
+//! first from then on); [`Vault::delete_account`] removes both layouts.
+//!
+//! Keyring calls block on D-Bus, so they run on tokio's blocking pool, never on an async worker.
+//! `NoEntry` is `Ok(None)`, not an error.
+
+use std::fmt;
 
 use crate::oauth::secret::{AccessToken, IdToken, RefreshToken};
 
@@ -22,10 +36,10 @@ pub enum SecretKind {
 }
 
 impl SecretKind {
-    /// Every kind, for deleting an account's entries.
+    /// Every kind.
     pub const ALL: [SecretKind; 3] = [SecretKind::AccessToken, SecretKind::RefreshToken, SecretKind::IdToken];
 
-    /// The name used in the keyring entry.
+    /// The kind's field in the bundle (and the suffix of its item in the old per-kind layout).
     pub fn name(self) -> &'static str {
         match self {
             SecretKind::AccessToken => "access_token",
@@ -50,6 +64,15 @@ pub enum VaultError {
     /// The keyring refused or failed the operation for another reason.
     #[error("the system keyring failed: {0}")]
     Failed(String),
+    /// The account's keyring item holds something this version can't read (never the secret itself in
+    /// the message). It is left as it is: a reconnect replaces it, disconnecting removes it.
+    #[error("the keyring item of account {account} can't be read ({why}); it was left as it is: reconnect the account to replace it")]
+    Damaged {
+        /// The account.
+        account: String,
+        /// What is wrong with the item, without its content.
+        why: String,
+    },
 }
 
 /// The tokens of one account as kept in the keyring.
@@ -61,6 +84,85 @@ pub struct StoredTokens {
     pub refresh_token: Option<RefreshToken>,
     /// ID token.
     pub id_token: Option<IdToken>,
+    /// Read from the old per-kind items (there is no bundle yet): the next write removes them.
+    pub(crate) old_layout: bool,
+}
+
+impl StoredTokens {
+    /// Whether these were read from the old per-kind items, not from a bundle.
+    pub fn from_old_layout(&self) -> bool {
+        self.old_layout
+    }
+
+    /// One kind of token, as text.
+    pub fn get(&self, kind: SecretKind) -> Option<&str> {
+        match kind {
+            SecretKind::AccessToken => self.access_token.as_ref().map(AccessToken::secret),
+            SecretKind::RefreshToken => self.refresh_token.as_ref().map(RefreshToken::secret),
+            SecretKind::IdToken => self.id_token.as_ref().map(IdToken::secret),
+        }
+    }
+}
+
+/// The bundle's JSON text: a secret, so its `Debug` prints `[redacted]`.
+struct BundleText(String);
+
+impl fmt::Debug for BundleText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BundleText([redacted])")
+    }
+}
+
+/// The bundle format version this code writes and reads.
+const BUNDLE_VERSION: u64 = 1;
+
+/// The bundle as written: `v` first, absent tokens omitted. No `Debug`: it holds secrets.
+#[derive(serde::Serialize)]
+struct BundleOut<'a> {
+    v: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    access_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<&'a str>,
+}
+
+/// The bundle of these tokens.
+fn encode(access_token: Option<&str>, refresh_token: Option<&str>, id_token: Option<&str>) -> BundleText {
+    let out = BundleOut { v: BUNDLE_VERSION, access_token, refresh_token, id_token };
+    BundleText(serde_json::to_string(&out).expect("strings and a number always serialise"))
+}
+
+/// The tokens in a bundle, or what is wrong with it. The reason never quotes the content: serde's own
+/// messages can (`invalid type: string "…"`), so only positions and field names we know are named.
+fn decode(text: &BundleText) -> Result<StoredTokens, String> {
+    let value: serde_json::Value = serde_json::from_str(&text.0)
+        .map_err(|e| format!("not valid JSON (line {}, column {})", e.line(), e.column()))?;
+    let serde_json::Value::Object(map) = value else { return Err("not a JSON object".into()) };
+    match map.get("v") {
+        Some(v) if v.as_u64() == Some(BUNDLE_VERSION) => {}
+        Some(v) if v.is_number() => return Err(format!("unknown format version {v} (this version reads {BUNDLE_VERSION})")),
+        Some(_) => return Err("its format version \"v\" is not a number".into()),
+        None => return Err("no format version \"v\"".into()),
+    }
+    let mut tokens = StoredTokens::default();
+    for (key, value) in map {
+        let kind = match key.as_str() {
+            "v" => continue,
+            "access_token" => SecretKind::AccessToken,
+            "refresh_token" => SecretKind::RefreshToken,
+            "id_token" => SecretKind::IdToken,
+            _ => return Err(format!("a field that format version {BUNDLE_VERSION} does not have")),
+        };
+        let serde_json::Value::String(value) = value else { return Err(format!("\"{}\" is not a string", kind.name())) };
+        match kind {
+            SecretKind::AccessToken => tokens.access_token = Some(AccessToken::new(value)),
+            SecretKind::RefreshToken => tokens.refresh_token = Some(RefreshToken::new(value)),
+            SecretKind::IdToken => tokens.id_token = Some(IdToken::new(value)),
+        }
+    }
+    Ok(tokens)
 }
 
 /// Access to the keyring under one service name.
@@ -80,15 +182,120 @@ impl Vault {
         &self.service
     }
 
-    /// Stores one secret.
-    pub async fn put(&self, account_id: &str, kind: SecretKind, value: &str) -> Result<(), VaultError> {
-        let (service, user, value) = (self.service.clone(), user(account_id, kind), value.to_owned());
-        blocking(move || entry(&service, &user)?.set_password(&value).map_err(map_err)).await
+    /// Reads an account's tokens: one keyring read. Without a bundle, from the old per-kind items (all
+    /// `None` when there are none either).
+    pub async fn tokens(&self, account_id: &str) -> Result<StoredTokens, VaultError> {
+        if let Some(text) = self.get_item(account_id.to_owned()).await? {
+            let text = BundleText(text);
+            return decode(&text).map_err(|why| VaultError::Damaged { account: account_id.to_owned(), why });
+        }
+        let mut tokens = StoredTokens::default();
+        for kind in SecretKind::ALL {
+            let Some(value) = self.get_item(old_user(account_id, kind)).await? else { continue };
+            tokens.old_layout = true;
+            match kind {
+                SecretKind::AccessToken => tokens.access_token = Some(AccessToken::new(value)),
+                SecretKind::RefreshToken => tokens.refresh_token = Some(RefreshToken::new(value)),
+                SecretKind::IdToken => tokens.id_token = Some(IdToken::new(value)),
+            }
+        }
+        Ok(tokens)
     }
 
-    /// Reads one secret; `Ok(None)` when there is none.
+    /// Reads one kind of an account's tokens (the whole bundle is read); `Ok(None)` when there is none.
     pub async fn get(&self, account_id: &str, kind: SecretKind) -> Result<Option<String>, VaultError> {
-        let (service, user) = (self.service.clone(), user(account_id, kind));
+        Ok(self.tokens(account_id).await?.get(kind).map(str::to_owned))
+    }
+
+    /// Stores a token response's tokens. An absent refresh or ID token leaves the stored one in place (a
+    /// refresh response need not repeat them): then the bundle is read first and merged, else nothing is
+    /// read. One write, atomic; a damaged bundle is not overwritten (the read fails). Old per-kind items
+    /// found by the read are removed after the write.
+    pub async fn put_tokens(
+        &self,
+        account_id: &str,
+        access: &AccessToken,
+        refresh: Option<&RefreshToken>,
+        id: Option<&IdToken>,
+    ) -> Result<(), VaultError> {
+        let stored = if refresh.is_some() && id.is_some() { StoredTokens::default() } else { self.tokens(account_id).await? };
+        self.update_tokens(account_id, stored, access, refresh, id).await
+    }
+
+    /// [`Vault::put_tokens`] over tokens the caller has just read with [`Vault::tokens`] (and kept from
+    /// changing, e.g. under the account's refresh lock), so nothing is read again: an absent refresh or ID
+    /// token keeps the one in `stored`. For a new account id, `StoredTokens::default()`: nothing to keep.
+    pub async fn update_tokens(
+        &self,
+        account_id: &str,
+        stored: StoredTokens,
+        access: &AccessToken,
+        refresh: Option<&RefreshToken>,
+        id: Option<&IdToken>,
+    ) -> Result<(), VaultError> {
+        let bundle = encode(
+            Some(access.secret()),
+            refresh.map(RefreshToken::secret).or(stored.refresh_token.as_ref().map(RefreshToken::secret)),
+            id.map(IdToken::secret).or(stored.id_token.as_ref().map(IdToken::secret)),
+        );
+        self.write(account_id, bundle, refresh.is_some()).await?;
+        if stored.old_layout {
+            self.remove_old_items(account_id).await;
+        }
+        Ok(())
+    }
+
+    /// Stores exactly these tokens, whatever was stored (a reconnect: tokens of the old grant that the
+    /// new one lacks belong to a grant that ended). Nothing is read, so a damaged bundle is replaced too;
+    /// old per-kind items are removed after the write.
+    pub async fn replace_tokens(
+        &self,
+        account_id: &str,
+        access: &AccessToken,
+        refresh: Option<&RefreshToken>,
+        id: Option<&IdToken>,
+    ) -> Result<(), VaultError> {
+        let bundle = encode(Some(access.secret()), refresh.map(RefreshToken::secret), id.map(IdToken::secret));
+        self.write(account_id, bundle, refresh.is_some()).await?;
+        self.remove_old_items(account_id).await;
+        Ok(())
+    }
+
+    /// Deletes every secret of an account: its bundle and any old per-kind items. Deleting what is not
+    /// there is fine.
+    pub async fn delete_account(&self, account_id: &str) -> Result<(), VaultError> {
+        self.delete_item(account_id.to_owned()).await?;
+        for kind in SecretKind::ALL {
+            self.delete_item(old_user(account_id, kind)).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes an account's bundle. A write that carries a new refresh token is tried again when the
+    /// keyring stumbles: the provider has already rotated it, the old one is spent.
+    async fn write(&self, account_id: &str, bundle: BundleText, carries_refresh_token: bool) -> Result<(), VaultError> {
+        let attempts = if carries_refresh_token { REFRESH_TOKEN_ATTEMPTS } else { 1 };
+        with_retries(attempts, || self.set_item(account_id.to_owned(), &bundle)).await
+    }
+
+    /// Removes the old per-kind items after the bundle was written; a failure is logged, not returned
+    /// (reads prefer the bundle, and [`Vault::delete_account`] removes them all).
+    async fn remove_old_items(&self, account_id: &str) {
+        for kind in SecretKind::ALL {
+            match self.delete_item(old_user(account_id, kind)).await {
+                Ok(()) => tracing::debug!(account = account_id, kind = kind.name(), "old per-kind keyring item removed"),
+                Err(e) => tracing::warn!(account = account_id, kind = kind.name(), error = %e, "could not remove an old per-kind keyring item; the account's bundle is used"),
+            }
+        }
+    }
+
+    async fn set_item(&self, user: String, bundle: &BundleText) -> Result<(), VaultError> {
+        let (service, value) = (self.service.clone(), BundleText(bundle.0.clone()));
+        blocking(move || entry(&service, &user)?.set_password(&value.0).map_err(map_err)).await
+    }
+
+    async fn get_item(&self, user: String) -> Result<Option<String>, VaultError> {
+        let service = self.service.clone();
         blocking(move || match entry(&service, &user)?.get_password() {
             Ok(v) => Ok(Some(v)),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -97,57 +304,18 @@ impl Vault {
         .await
     }
 
-    /// Deletes one secret; deleting what is not there is fine.
-    pub async fn delete(&self, account_id: &str, kind: SecretKind) -> Result<(), VaultError> {
-        let (service, user) = (self.service.clone(), user(account_id, kind));
+    async fn delete_item(&self, user: String) -> Result<(), VaultError> {
+        let service = self.service.clone();
         blocking(move || match entry(&service, &user)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_err(e)),
         })
         .await
     }
-
-    /// Stores a token response's secrets. The refresh token goes first: with rotating refresh tokens the
-    /// old one is already spent, so the new one must be safe before anything else. An absent refresh or
-    /// ID token leaves the stored one in place (a refresh response need not repeat them).
-    pub async fn put_tokens(
-        &self,
-        account_id: &str,
-        access: &AccessToken,
-        refresh: Option<&RefreshToken>,
-        id: Option<&IdToken>,
-    ) -> Result<(), VaultError> {
-        if let Some(r) = refresh {
-            // The provider has already rotated it: a keyring that stumbles once must not lose it.
-            with_retries(REFRESH_TOKEN_ATTEMPTS, || self.put(account_id, SecretKind::RefreshToken, r.secret())).await?;
-        }
-        self.put(account_id, SecretKind::AccessToken, access.secret()).await?;
-        if let Some(id) = id {
-            self.put(account_id, SecretKind::IdToken, id.secret()).await?;
-        }
-        Ok(())
-    }
-
-    /// Reads all of an account's secrets.
-    pub async fn tokens(&self, account_id: &str) -> Result<StoredTokens, VaultError> {
-        Ok(StoredTokens {
-            access_token: self.get(account_id, SecretKind::AccessToken).await?.map(AccessToken::new),
-            refresh_token: self.get(account_id, SecretKind::RefreshToken).await?.map(RefreshToken::new),
-            id_token: self.get(account_id, SecretKind::IdToken).await?.map(IdToken::new),
-        })
-    }
-
-    /// Deletes every secret of an account.
-    pub async fn delete_account(&self, account_id: &str) -> Result<(), VaultError> {
-        for kind in SecretKind::ALL {
-            self.delete(account_id, kind).await?;
-        }
-        Ok(())
-    }
 }
 
-/// The keyring user name of an entry: `<account-id>/<kind>`.
-pub fn user(account_id: &str, kind: SecretKind) -> String {
+/// The keyring user name of an item of the old per-kind layout: `<account-id>/<kind>`.
+pub fn old_user(account_id: &str, kind: SecretKind) -> String {
     format!("{account_id}/{}", kind.name())
 }
 
@@ -270,6 +438,40 @@ mod tests {
         assert_eq!(calls.swap(0, std::sync::atomic::Ordering::SeqCst), 3, "three attempts, then the error");
         let locked = || async { Err::<(), _>(VaultError::Locked) };
         assert_eq!(with_retries(3, locked).await, Err(VaultError::Locked), "a locked keyring is said at once");
+    }
+
+    #[test]
+    fn a_bundle_round_trips_and_omits_absent_tokens() {
+        let text = encode(Some("at"), None, Some("id"));
+        assert_eq!(text.0, r#"{"v":1,"access_token":"at","id_token":"id"}"#);
+        let t = decode(&text).expect("decode");
+        assert_eq!((t.get(SecretKind::AccessToken), t.get(SecretKind::RefreshToken), t.get(SecretKind::IdToken)), (Some("at"), None, Some("id")));
+        assert!(!t.from_old_layout());
+        let all = decode(&encode(Some("a\"\n"), Some("r"), Some("i"))).expect("decode");
+        assert_eq!((all.get(SecretKind::AccessToken), all.get(SecretKind::RefreshToken)), (Some("a\"\n"), Some("r")));
+    }
+
+    #[test]
+    fn a_damaged_bundle_says_what_is_wrong_without_its_content() {
+        let why = |text: &str| decode(&BundleText(text.to_owned())).map(|_| ()).expect_err(text);
+        assert_eq!(why("rt_secret_value"), "not valid JSON (line 1, column 1)");
+        assert_eq!(why(r#"{"v":1,"access_token":"at_secret"#), "not valid JSON (line 1, column 32)");
+        assert_eq!(why(r#"["at_secret"]"#), "not a JSON object");
+        assert_eq!(why(r#"{"access_token":"at_secret"}"#), "no format version \"v\"");
+        assert_eq!(why(r#"{"v":2,"access_token":"at_secret"}"#), "unknown format version 2 (this version reads 1)");
+        assert_eq!(why(r#"{"v":"at_secret"}"#), "its format version \"v\" is not a number");
+        assert_eq!(why(r#"{"v":1,"at_secret":"x"}"#), "a field that format version 1 does not have");
+        assert_eq!(why(r#"{"v":1,"refresh_token":["rt_secret"]}"#), "\"refresh_token\" is not a string");
+        let e = VaultError::Damaged { account: "acct".into(), why: why("x") };
+        assert!(e.to_string().contains("reconnect the account"), "{e}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug_output() {
+        let text = encode(Some("at_secret"), Some("rt_secret"), Some("id_secret"));
+        assert_eq!(format!("{text:?}"), "BundleText([redacted])");
+        let tokens = decode(&text).expect("decode");
+        assert!(!format!("{tokens:?}").contains("secret"), "{tokens:?}");
     }
 
     #[test]
