@@ -19,7 +19,7 @@
 //! - **Link latency**: `LINKS` sign-ins (default 20) through `Linker::begin`/`complete` against the emulator
 //!   and the real keyring, timed from the captured redirect to tokens and account stored, minus the time the
 //!   emulator's token endpoint spent answering. Split: the code exchange as the app's HTTP client saw it
-//!   (from the account's timeline, whole milliseconds), the same three keyring writes timed alone, the rest.
+//!   (from the account's timeline, whole milliseconds), the same keyring write (one bundle) timed alone, the rest.
 //! - **Sizes**: the two binaries, and the .deb that `DEB` names, if any.
 
 use std::collections::BTreeMap;
@@ -442,7 +442,7 @@ async fn main() {
     println!(
         "| link latency: redirect → tokens stored, minus the token endpoint (median of {links}) | {own:.1} ms (total {total:.1}, endpoint {endpoint:.2}) | | ≤ 20 ms |"
     );
-    println!("| of which: keyring, 3 writes timed alone | {keyring:.1} ms | | |");
+    println!("| of which: keyring, the one bundle write timed alone | {keyring:.1} ms | | |");
     println!("| of which: HTTP client around the endpoint (timeline, whole ms) | {http:.1} ms | | |");
     // Negative when the keyring was slower alone than inside the sign-in: within its spread.
     println!("| of which: the rest (checks, account file, timeline; < 0 = within the keyring's spread) | {rest:.1} ms | | |");
