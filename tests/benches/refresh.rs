@@ -359,7 +359,7 @@ async fn main() {
         println!("|---|---|");
         println!("| {n} accounts due at once, refreshed by the refresher ({concurrency} at a time), none lost | {r:.2} s ({:.0}/s) |", n as f64 / r);
         println!("| same tokens, plain HTTP client at the emulator (floor) | {f:.2} s ({:.0}/s) |", n as f64 / f);
-        println!("| the same keyring work alone ({n} reads, {} writes) | {k:.2} s |", 3 * n);
+        println!("| the same keyring work alone ({n} bundle reads, {n} bundle writes) | {k:.2} s |");
         println!("| refresher / HTTP floor | {:.2}× |", r / f);
         println!("| refresher / (HTTP floor + keyring work) | {:.2}× |", r / (f + k));
     }

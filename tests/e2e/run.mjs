@@ -1,7 +1,7 @@
 // A small sequential test runner: the tests share one app home, so they run in order, each in a fresh
 // app session. Prints one line per test and the closing line "N passed, N failed".
 // `node run.mjs TEXT` runs only the tests whose name contains TEXT (those that need no earlier test).
-import { appendFileSync, chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ARTIFACTS, freePort, startDemoProvider, startDriver, startEmulators, startOidcProvider, stopAll } from './harness.mjs';
@@ -75,5 +75,8 @@ try {
 } finally {
   stopAll();
 }
+// The shared app home goes with a passing run; a failing one leaves it for inspection.
+if (failed) console.log(`# the tests' app home is kept: ${home}`);
+else rmSync(home, { recursive: true, force: true });
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
