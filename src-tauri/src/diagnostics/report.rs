@@ -101,6 +101,8 @@ pub fn explain(account: &Account, provider: Option<&ProviderView>, timeline: &[E
             add("redirect_uri_unregistered", "The provider refused the redirect URI: register the exact redirect URI shown by `account-linker providers` with the provider.");
         } else if code_exchange && error == "invalid_grant" {
             add("code_expired", "The authorization code was refused (invalid_grant): codes are single-use and short-lived (Workfront's last 2 minutes); a slow or repeated sign-in lets it expire. Connect again.");
+        } else if error == "keyring" && has(&description, crate::vault::DAMAGED_ITEM) {
+            add("keyring_item_damaged", "The account's keyring item can't be read (damaged, or written by a newer version of the app); it was left as it is. Reconnecting the account replaces it.");
         } else if error == "keyring" {
             add("keyring", "The system keyring failed (locked, not running, or access denied): unlock it or start a Secret Service, then try again.");
         } else if error.starts_with("the token endpoint could not be reached") || matches!(&entry.event, Event::Refresh(x) | Event::CodeExchange(x) if x.status.is_some_and(|s| s >= 500 || s == 429)) {
@@ -291,7 +293,9 @@ mod tests {
         let reused = account(AccountState::NeedsReconnect { reason: "invalid_grant: Refresh token reuse detected".into() });
         assert!(explain(&reused, None, &[], None)[0].text.contains("used twice"));
         let ok = account(AccountState::Connected);
-        let cases: [(Event, &str); 6] = [
+        let damaged = crate::vault::VaultError::Damaged { account: "a1".into(), why: "not valid JSON (line 1, column 1)".into() };
+        let cases: [(Event, &str); 7] = [
+            (Event::KeyringError { step: "refresh".into(), message: damaged.to_string() }, "Reconnecting the account replaces it"),
             (Event::FlowFailed { code: "access_denied".into(), message: "denied".into() }, "declined the consent"),
             (Event::CodeExchange(failed("invalid_client", None, Some(401))), "client id or client secret"),
             (Event::FlowFailed { code: "provider_error".into(), message: "redirect_uri mismatch".into() }, "redirect URI"),

@@ -66,7 +66,7 @@ pub enum VaultError {
     Failed(String),
     /// The account's keyring item holds something this version can't read (never the secret itself in
     /// the message). It is left as it is: a reconnect replaces it, disconnecting removes it.
-    #[error("the keyring item of account {account} can't be read ({why}); it was left as it is: reconnect the account to replace it")]
+    #[error("the keyring item of account {account} {DAMAGED_ITEM} ({why}); it was left as it is: reconnect the account to replace it")]
     Damaged {
         /// The account.
         account: String,
@@ -74,6 +74,10 @@ pub enum VaultError {
         why: String,
     },
 }
+
+/// The words [`VaultError::Damaged`] says of the item, by which the support report tells it from other
+/// keyring failures (the timeline keeps the error's text).
+pub const DAMAGED_ITEM: &str = "can't be read";
 
 /// The tokens of one account as kept in the keyring.
 #[derive(Debug, Default)]
