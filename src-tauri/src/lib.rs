@@ -46,10 +46,6 @@ pub fn run() {
     tracing::info!(data_dir = %paths.data_dir.display(), keyring_service = linker.vault().service(), "starting");
     let background = args.iter().any(|a| a == desktop::autostart::BACKGROUND_FLAG);
     let accounts_file = paths.accounts_file();
-    // The plugins start (while the app is built) inside the async runtime's context: the single-instance
-    // plugin's D-Bus connection then runs on tokio (see zbus in Cargo.toml).
-    let runtime = tauri::async_runtime::handle();
-    let entered = runtime.inner().enter();
     let app = tauri::Builder::default()
         // First: a second start (the OS handing over a redirect to the app's scheme, or the user starting
         // the app again) is detected before anything else runs, and its URL goes to this process.
@@ -126,7 +122,6 @@ pub fn run() {
             ipc::startup_outcomes,
         ]))
         .build(tauri::generate_context!());
-    drop(entered);
     let app = match app {
         Ok(app) => app,
         Err(e) => {
