@@ -259,10 +259,9 @@ impl Vault {
         refresh: Option<&RefreshToken>,
         id: Option<&IdToken>,
     ) -> Result<(), VaultError> {
-        let bundle = encode(Some(access.secret()), refresh.map(RefreshToken::secret), id.map(IdToken::secret));
-        self.write(account_id, bundle, refresh.is_some()).await?;
-        self.remove_old_items(account_id).await;
-        Ok(())
+        // Nothing to keep, and old per-kind items may be there: the update over an empty old-layout read.
+        let nothing_kept = StoredTokens { old_layout: true, ..StoredTokens::default() };
+        self.update_tokens(account_id, nothing_kept, access, refresh, id).await
     }
 
     /// Deletes every secret of an account: its bundle and any old per-kind items. Deleting what is not
