@@ -99,10 +99,8 @@ pub fn run() {
                 tauri::async_runtime::spawn(async move { windows::tray::refresh(&tray_app).await });
             }
             app.manage(InTray(in_tray));
-            if background && in_tray {
-                if let Some(main) = app.get_webview_window(windows::MAIN_WINDOW) {
-                    main.destroy()?;
-                }
+            if !(background && in_tray) {
+                windows::open_main(&handle);
             }
             Ok(())
         })

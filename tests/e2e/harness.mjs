@@ -297,10 +297,27 @@ export async function chooseLanguage(driver, code) {
   );
 }
 
-/** Saves a screenshot of the current window under .artifacts/screenshots. */
+/**
+ * Saves a screenshot of the current window under .artifacts/screenshots.
+ *
+ * WebKitGTK's WebDriver answers a screenshot after the page's next paint, and the main window paints
+ * without GPU compositing (see `windows::open_main`), where a page that doesn't change never paints
+ * again: the command would wait forever. So the page is given something to paint for two seconds: a
+ * one-pixel dot in the top-left corner, at 1–2 % opacity, that is gone again afterwards.
+ */
 export async function screenshot(driver, name) {
   const dir = join(ARTIFACTS, 'screenshots');
   mkdirSync(dir, { recursive: true });
+  await driver.executeScript(`
+    const dot = document.createElement('div');
+    dot.style.cssText = 'position:fixed;left:0;top:0;width:1px;height:1px;pointer-events:none;z-index:2147483647';
+    document.documentElement.append(dot);
+    let frame = 0;
+    const paint = () => {
+      dot.style.background = frame % 2 ? 'rgba(0,0,0,0.01)' : 'rgba(0,0,0,0.02)';
+      if (++frame < 120) requestAnimationFrame(paint); else dot.remove();
+    };
+    requestAnimationFrame(paint);`);
   writeFileSync(join(dir, `${name}.png`), await driver.takeScreenshot(), 'base64');
 }
 

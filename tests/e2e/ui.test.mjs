@@ -48,7 +48,14 @@ function refreshToken(ctx, id) {
 
 /** The text of one fact in the open details dialog. */
 async function fact(driver, cls) {
-  return driver.findElement(By.css(`#details .${cls}`)).getText();
+  // Read in one step: the details are drawn again whenever the account changes (a refresh, a
+  // language switch), and an element found in one command may be gone by the next.
+  let text = null;
+  await driver.wait(async () => {
+    text = await driver.executeScript('return document.querySelector(arguments[0])?.innerText ?? null', `#details .${cls}`);
+    return text !== null;
+  }, TIMEOUT, `#details .${cls} did not appear`);
+  return text.trim();
 }
 
 /** Waits until a top-level window's title starts with `prefix`; returns that title. */
