@@ -98,30 +98,66 @@ export function freePort() {
 let driverPort;
 // The app's ACCOUNT_LINKER_HOME, which also names its single instance on the bus.
 let appHome;
+// The running tauri-driver, its environment and its output (restarted after a session that never began).
+let driverProcess;
+let driverEnv;
+const driverLog = [];
 
 /** Starts tauri-driver (which starts WebKitWebDriver, which starts the app) with the app's environment. */
 export async function startDriver(env) {
   appHome = env.ACCOUNT_LINKER_HOME;
+  driverEnv = env;
   driverPort = await freePort();
   const nativePort = await freePort();
-  const child = start('tauri-driver', ['--port', String(driverPort), '--native-port', String(nativePort)], { env: { ...process.env, ...env } });
-  const log = [];
-  child.stderr.on('data', (d) => log.push(String(d)));
-  child.stdout.on('data', (d) => log.push(String(d)));
+  driverProcess = start('tauri-driver', ['--port', String(driverPort), '--native-port', String(nativePort)], { env: { ...process.env, ...env } });
+  driverProcess.stderr.on('data', (d) => driverLog.push(String(d)));
+  driverProcess.stdout.on('data', (d) => driverLog.push(String(d)));
   await waitForPort(driverPort, 15_000);
-  return { log };
+  return { log: driverLog };
+}
+
+/** How long an app may take to show its main window before the session counts as failed. */
+const SESSION_TIMEOUT = 45_000;
+
+/**
+ * Ends the app under test and tauri-driver, and starts a new driver: WebKitWebDriver keeps waiting for a
+ * window that never came and refuses new sessions, so the next test would fail for this one's reason.
+ */
+async function restartDriver() {
+  for (const pid of appPids()) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  const old = driverProcess;
+  const exited = new Promise((r) => (old.exitCode !== null ? r() : old.once('exit', r)));
+  old.kill('SIGTERM');
+  await exited;
+  try {
+    execFileSync('pkill', ['-KILL', '-x', 'WebKitWebDriver']);
+  } catch {
+    // None left.
+  }
+  await startDriver(driverEnv);
 }
 
 /** Whether a process of the app under test is still running (e.g. the last session's, still exiting). */
 function appRunning() {
-  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+  return appPids().length > 0;
+}
+
+/** The process ids of the app under test. */
+function appPids() {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^\d+$/.test(pid)) return false;
     try {
-      if (readlinkSync(`/proc/${pid}/exe`) === APP) return true;
+      return readlinkSync(`/proc/${pid}/exe`) === APP;
     } catch {
-      // Gone, a zombie, or not ours to read.
+      return false; // Gone, a zombie, or not ours to read.
     }
-  }
-  return false;
+  });
 }
 
 /** Whether the app's single-instance name (see `AppPaths::instance_id`) still has an owner on the session bus. */
@@ -152,10 +188,26 @@ export async function openApp(args = []) {
     if (Date.now() > deadline) throw new Error('the previous session\'s app did not exit');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const driver = await new Builder()
+  // An app that quits before it shows its window (or never shows one) fails the test instead of
+  // hanging the run.
+  let timer;
+  const built = new Builder()
     .usingServer(`http://127.0.0.1:${driverPort}/`)
     .withCapabilities({ browserName: 'wry', 'tauri:options': { application: APP, args } })
     .build();
+  const late = new Promise((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`the app showed no window within ${SESSION_TIMEOUT / 1000} s (did it quit? see .artifacts/app.log)`)), SESSION_TIMEOUT);
+  });
+  let driver;
+  try {
+    driver = await Promise.race([built, late]);
+  } catch (e) {
+    built.catch(() => {});
+    await restartDriver();
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
   await driver.wait(until.elementLocated(By.css('body[data-ready="true"]')), TIMEOUT);
   driver.mainHandle = await driver.getWindowHandle();
   return driver;
