@@ -420,8 +420,8 @@ async fn main() {
     println!("| measure | app | bare Tauri | target |");
     println!("|---|---|---|---|");
     println!("| start to interactive: exec → first IPC call (median of {runs}) | {sa:.0} ms ({:.2}×) | {sb:.0} ms | ≤ 1.15× |", sa / sb);
-    println!("| memory, all processes, {settle} s after start, 3 accounts (median of {runs}): RSS | {ra:.0} MiB (+{:.0}) | {rb:.0} MiB | ≤ bare + 15 MB |", ra - rb);
-    println!("| same: PSS | {pa:.0} MiB (+{:.0}) | {pb:.0} MiB | |", pa - pb);
+    println!("| memory, all processes, {settle} s after start, 3 accounts (median of {runs}): RSS | {ra:.0} MiB ({}) | {rb:.0} MiB | ≤ bare + 15 MB |", signed_mib(ra - rb));
+    println!("| same: PSS | {pa:.0} MiB ({}) | {pb:.0} MiB | |", signed_mib(pa - pb));
     if idle_runs > 0 {
         println!(
             "| idle {idle_secs} s, window open (median of {idle_runs}): CPU time | {:.0} ms ({}) | {:.0} ms ({}) | ≤ 20 ms |",
@@ -458,4 +458,10 @@ async fn main() {
     if !alive {
         println!("with a tray host, --background exited early:\n{tray_log}");
     }
+}
+
+/// A difference in MiB with its sign: "+12", "−31".
+fn signed_mib(diff: f64) -> String {
+    let whole = diff.round();
+    if whole < 0.0 { format!("−{:.0}", -whole) } else { format!("+{whole:.0}") }
 }
