@@ -64,8 +64,13 @@ pub fn run() {
         .manage(linker)
         .manage(ipc::EarlyOutcomes::default())
         .setup(move |app| {
-            startup_phase("setup (window made)");
             let handle = app.handle().clone();
+            // The window comes first, before anything that may show it (a redirect the app was started
+            // with): otherwise two could be made. Started in the background, it waits for the tray.
+            if !background {
+                windows::open_main(&handle);
+            }
+            startup_phase("setup (window made)");
             let linker = app.state::<Arc<linker::Linker>>().inner().clone();
             follow_redirects(&handle, linker.clone());
             startup_phase("redirects followed");
@@ -99,7 +104,8 @@ pub fn run() {
                 tauri::async_runtime::spawn(async move { windows::tray::refresh(&tray_app).await });
             }
             app.manage(InTray(in_tray));
-            if !(background && in_tray) {
+            if background && !in_tray {
+                // No tray to live in: the window is the only way to the app.
                 windows::open_main(&handle);
             }
             Ok(())

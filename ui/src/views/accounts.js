@@ -81,9 +81,17 @@ export function retimeAccounts(accounts, refreshing) {
   for (const a of accounts) {
     const li = document.querySelector(`#accounts li[data-account-id="${a.id}"]`);
     if (!li) continue;
-    li.querySelector('.account-expiry').textContent = expiryText(a, now);
+    setText(li.querySelector('.account-expiry'), expiryText(a, now));
     const refreshed = li.querySelector('.account-refreshed');
-    if (refreshed && a.refreshedAt) refreshed.textContent = t('account.refreshed', { when: relative(a.refreshedAt, now) });
-    li.querySelector('.account-state').replaceWith(stateBadge(a, refreshing.has(a.id), now));
+    if (refreshed && a.refreshedAt) setText(refreshed, t('account.refreshed', { when: relative(a.refreshedAt, now) }));
+    const badge = stateBadge(a, refreshing.has(a.id), now);
+    const shown = li.querySelector('.account-state');
+    if (shown.outerHTML !== badge.outerHTML) shown.replaceWith(badge);
   }
+}
+
+// Only what changed is touched: an unchanged label costs no layout or repaint, and a screen reader
+// hears nothing new.
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
 }
