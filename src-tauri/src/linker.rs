@@ -474,13 +474,7 @@ impl Linker {
             };
             // A new id: nothing is stored under it, so nothing to read first, keep or migrate.
             self.vault
-                .update_tokens(
-                    &account_id,
-                    crate::vault::StoredTokens::default(),
-                    &tokens.access_token,
-                    tokens.refresh_token.as_ref(),
-                    tokens.id_token.as_ref(),
-                )
+                .update_tokens(&account_id, crate::vault::StoredTokens::default(), crate::vault::NewTokens::from(&tokens))
                 .await?;
             if let Err(e) = self.add_account(account.clone()).await {
                 // Secrets without metadata would be orphans nobody can see or delete.
@@ -529,7 +523,7 @@ impl Linker {
         }
         // Replaced, not merged: tokens of the old grant that the new one lacks belong to a grant that
         // ended. Nothing is read, so this also replaces a keyring item that could not be read.
-        self.vault.replace_tokens(account_id, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref()).await?;
+        self.vault.replace_tokens(account_id, crate::vault::NewTokens::from(&tokens)).await?;
         let now = unix_now();
         let id = account_id.to_owned();
         let updated = self
@@ -714,7 +708,7 @@ impl Linker {
         match result {
             Ok(tokens) => {
                 self.vault
-                    .update_tokens(account_id, stored, &tokens.access_token, tokens.refresh_token.as_ref(), tokens.id_token.as_ref())
+                    .update_tokens(account_id, stored, crate::vault::NewTokens::from(&tokens))
                     .await?;
                 let now = unix_now();
                 let updated = self

@@ -274,7 +274,7 @@ async fn link(zf: &ZaehlerfreundeServer, linker: &Linker, vault: &Vault) -> Link
     let token = "x".repeat(900);
     let t = Instant::now();
     vault
-        .update_tokens(&probe, StoredTokens::default(), &AccessToken::new(&token), Some(&RefreshToken::new(&token)), Some(&IdToken::new(&token)))
+        .update_tokens(&probe, StoredTokens::default(), account_linker::vault::NewTokens { access: &AccessToken::new(&token), refresh: Some(&RefreshToken::new(&token)), id: Some(&IdToken::new(&token)) })
         .await
         .expect("keyring put");
     let keyring_ms = t.elapsed().as_secs_f64() * 1000.0;

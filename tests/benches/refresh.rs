@@ -69,7 +69,7 @@ async fn seed(zf: &ZaehlerfreundeServer, paths: &AppPaths, n: usize, age: u64, l
     for (i, rt) in minted.into_iter().enumerate() {
         let id = format!("bench-{i:05}");
         vault
-            .update_tokens(&id, StoredTokens::default(), &AccessToken::new("seeded-access-token"), Some(&RefreshToken::new(&rt)), None)
+            .update_tokens(&id, StoredTokens::default(), account_linker::vault::NewTokens { access: &AccessToken::new("seeded-access-token"), refresh: Some(&RefreshToken::new(&rt)), id: None })
             .await
             .expect("keyring put");
         accounts.push(Account {
@@ -192,7 +192,7 @@ async fn burst(n: usize, concurrency: usize) -> Burst {
             let stored = vault.tokens(&id).await.expect("get");
             assert!(stored.refresh_token.is_some(), "a refresh token");
             let (at, rt, it) = (AccessToken::new("keyring-floor-at"), RefreshToken::new("keyring-floor-rt"), IdToken::new("keyring-floor-id"));
-            vault.update_tokens(&id, stored, &at, Some(&rt), Some(&it)).await.expect("put");
+            vault.update_tokens(&id, stored, account_linker::vault::NewTokens { access: &at, refresh: Some(&rt), id: Some(&it) }).await.expect("put");
         });
     }
     while let Some(r) = tasks.join_next().await {
@@ -296,7 +296,7 @@ async fn keyring_calls(calls: usize) -> (f64, f64) {
     let secret = AccessToken::new("bench-secret");
     let started = Instant::now();
     for i in 0..calls {
-        vault.update_tokens(&format!("v{i}"), StoredTokens::default(), &secret, None, None).await.expect("vault put");
+        vault.update_tokens(&format!("v{i}"), StoredTokens::default(), account_linker::vault::NewTokens { access: &secret, refresh: None, id: None }).await.expect("vault put");
         assert!(vault.tokens(&format!("v{i}")).await.expect("vault get").access_token.is_some());
     }
     let session_ms = started.elapsed().as_secs_f64() * 1000.0 / (2 * calls) as f64;

@@ -165,7 +165,7 @@ async fn a_reused_rotated_refresh_token_needs_reconnect() {
     env.linker.refresh(&env.account.id).await.expect("rotate");
     // A stale copy comes back (a restored backup, another client): the provider sees a reuse.
     let access = env.linker.vault().tokens(&env.account.id).await.expect("keyring").access_token.expect("at");
-    env.linker.vault().put_tokens(&env.account.id, &access, Some(&RefreshToken::new(old)), None).await.expect("put");
+    env.linker.vault().put_tokens(&env.account.id, account_linker::vault::NewTokens { access: &access, refresh: Some(&RefreshToken::new(old)), id: None }).await.expect("put");
     let err = env.linker.refresh(&env.account.id).await.expect_err("reuse is refused");
     assert!(matches!(&err, LinkError::NeedsReconnect(r) if r.contains("already used")), "{err}");
     assert_eq!(env.grants_and_reuse(), (1, 1));

@@ -3,7 +3,7 @@
 
 use account_linker::oauth::secret::{AccessToken, IdToken, RefreshToken};
 use account_linker::paths::AppPaths;
-use account_linker::vault::{old_user, SecretKind, StoredTokens, Vault, VaultError};
+use account_linker::vault::{old_user, NewTokens, SecretKind, StoredTokens, Vault, VaultError};
 
 const HINT: &str = "needs a Secret Service: run scripts/test.sh, which starts gnome-keyring in a D-Bus session";
 
@@ -69,7 +69,7 @@ fn id(v: &str) -> IdToken {
 async fn keeps_an_accounts_tokens_in_one_item_and_deletes_it() {
     let (_dir, vault) = isolated_vault();
     assert_eq!(values(&vault.tokens("acct-1").await.expect(HINT)), [None, None, None]);
-    vault.put_tokens("acct-1", &at("at-value"), Some(&rt("rt-value")), Some(&id("id-value"))).await.expect(HINT);
+    vault.put_tokens("acct-1", NewTokens { access: &at("at-value"), refresh: Some(&rt("rt-value")), id: Some(&id("id-value")) }).await.expect(HINT);
     // One item, user `<account-id>`, holding the bundle; none of the old per-kind ones.
     let raw = raw_get(&vault, "acct-1".into()).await.expect("the bundle item");
     let json: serde_json::Value = serde_json::from_str(&raw).expect("the bundle is JSON");
@@ -90,17 +90,17 @@ async fn keeps_an_accounts_tokens_in_one_item_and_deletes_it() {
 #[tokio::test]
 async fn an_absent_refresh_or_id_token_keeps_the_stored_one_unless_replaced() {
     let (_dir, vault) = isolated_vault();
-    vault.put_tokens("a", &at("at1"), Some(&rt("rt1")), Some(&id("id1"))).await.expect(HINT);
-    vault.put_tokens("a", &at("at2"), None, None).await.expect("put");
+    vault.put_tokens("a", NewTokens { access: &at("at1"), refresh: Some(&rt("rt1")), id: Some(&id("id1")) }).await.expect(HINT);
+    vault.put_tokens("a", NewTokens { access: &at("at2"), refresh: None, id: None }).await.expect("put");
     assert_eq!(values(&vault.tokens("a").await.expect("read")), [Some("at2"), Some("rt1"), Some("id1")]);
-    vault.put_tokens("a", &at("at3"), Some(&rt("rt3")), None).await.expect("put");
+    vault.put_tokens("a", NewTokens { access: &at("at3"), refresh: Some(&rt("rt3")), id: None }).await.expect("put");
     assert_eq!(values(&vault.tokens("a").await.expect("read")), [Some("at3"), Some("rt3"), Some("id1")]);
     // Merged with what the caller read (the refresh path), no second read.
     let stored = vault.tokens("a").await.expect("read");
-    vault.update_tokens("a", stored, &at("at4"), None, Some(&id("id4"))).await.expect("update");
+    vault.update_tokens("a", stored, NewTokens { access: &at("at4"), refresh: None, id: Some(&id("id4")) }).await.expect("update");
     assert_eq!(values(&vault.tokens("a").await.expect("read")), [Some("at4"), Some("rt3"), Some("id4")]);
     // A reconnect replaces: what the new grant lacks is gone.
-    vault.replace_tokens("a", &at("at5"), None, None).await.expect("replace");
+    vault.replace_tokens("a", NewTokens { access: &at("at5"), refresh: None, id: None }).await.expect("replace");
     assert_eq!(values(&vault.tokens("a").await.expect("read")), [Some("at5"), None, None]);
     let raw = raw_get(&vault, "a".into()).await.expect("bundle");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&raw).expect("json"), serde_json::json!({"v": 1, "access_token": "at5"}));
@@ -111,7 +111,7 @@ async fn an_absent_refresh_or_id_token_keeps_the_stored_one_unless_replaced() {
 async fn isolated_homes_do_not_see_each_others_secrets() {
     let (_a, va) = isolated_vault();
     let (_b, vb) = isolated_vault();
-    va.put_tokens("same-id", &at("from-a"), None, None).await.expect("put");
+    va.put_tokens("same-id", NewTokens { access: &at("from-a"), refresh: None, id: None }).await.expect("put");
     assert_eq!(vb.get("same-id", SecretKind::AccessToken).await.expect("get"), None);
     va.delete_account("same-id").await.expect("delete");
 }
@@ -120,7 +120,7 @@ async fn isolated_homes_do_not_see_each_others_secrets() {
 async fn large_tokens_round_trip() {
     let (_dir, vault) = isolated_vault();
     let big = "x".repeat(16 * 1024);
-    vault.put_tokens("big", &at("at"), Some(&rt("rt")), Some(&id(&big))).await.expect("put");
+    vault.put_tokens("big", NewTokens { access: &at("at"), refresh: Some(&rt("rt")), id: Some(&id(&big)) }).await.expect("put");
     assert_eq!(vault.get("big", SecretKind::IdToken).await.expect("get").as_deref(), Some(big.as_str()));
     vault.delete_account("big").await.expect("delete");
 }
@@ -136,7 +136,7 @@ async fn an_account_of_the_old_layout_is_read_and_moved_to_a_bundle_by_the_next_
     assert_eq!(raw_get(&vault, "old".into()).await, None, "reading writes nothing");
 
     // A refresh answer without refresh or ID token: both come from the old items into the bundle.
-    vault.put_tokens("old", &at("new-at"), None, None).await.expect("put");
+    vault.put_tokens("old", NewTokens { access: &at("new-at"), refresh: None, id: None }).await.expect("put");
     let raw = raw_get(&vault, "old".into()).await.expect("the bundle now");
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&raw).expect("json"),
@@ -155,7 +155,7 @@ async fn the_refresh_path_migrates_even_when_the_answer_carries_every_token() {
     old_layout(&vault, "old", &[(SecretKind::AccessToken, "old-at"), (SecretKind::RefreshToken, "old-rt")]).await;
     let stored = vault.tokens("old").await.expect(HINT);
     assert_eq!(values(&stored), [Some("old-at"), Some("old-rt"), None]);
-    vault.update_tokens("old", stored, &at("new-at"), Some(&rt("new-rt")), Some(&id("new-id"))).await.expect("update");
+    vault.update_tokens("old", stored, NewTokens { access: &at("new-at"), refresh: Some(&rt("new-rt")), id: Some(&id("new-id")) }).await.expect("update");
     assert_eq!(values(&vault.tokens("old").await.expect("read")), [Some("new-at"), Some("new-rt"), Some("new-id")]);
     assert!(old_items_left(&vault, "old").await.is_empty());
     vault.delete_account("old").await.expect("delete");
@@ -165,7 +165,7 @@ async fn the_refresh_path_migrates_even_when_the_answer_carries_every_token() {
 async fn a_bundle_is_read_before_old_items_and_deleting_the_account_removes_both() {
     let (_dir, vault) = isolated_vault();
     // Old items whose removal failed after the bundle was written (here: written behind the vault's back).
-    vault.update_tokens("both", StoredTokens::default(), &at("bundle-at"), Some(&rt("bundle-rt")), None).await.expect(HINT);
+    vault.update_tokens("both", StoredTokens::default(), NewTokens { access: &at("bundle-at"), refresh: Some(&rt("bundle-rt")), id: None }).await.expect(HINT);
     old_layout(&vault, "both", &[(SecretKind::AccessToken, "old-at"), (SecretKind::IdToken, "old-id")]).await;
     let read = vault.tokens("both").await.expect("read");
     assert_eq!(values(&read), [Some("bundle-at"), Some("bundle-rt"), None], "the bundle alone counts");
@@ -176,7 +176,7 @@ async fn a_bundle_is_read_before_old_items_and_deleting_the_account_removes_both
 
     // A reconnect of an old-layout account removes the old items too.
     old_layout(&vault, "re", &[(SecretKind::RefreshToken, "old-rt"), (SecretKind::IdToken, "old-id")]).await;
-    vault.replace_tokens("re", &at("new-at"), Some(&rt("new-rt")), None).await.expect("replace");
+    vault.replace_tokens("re", NewTokens { access: &at("new-at"), refresh: Some(&rt("new-rt")), id: None }).await.expect("replace");
     assert_eq!(values(&vault.tokens("re").await.expect("read")), [Some("new-at"), Some("new-rt"), None]);
     assert!(old_items_left(&vault, "re").await.is_empty());
     vault.delete_account("re").await.expect("delete");
@@ -196,12 +196,12 @@ async fn a_damaged_bundle_is_reported_without_its_content_and_not_overwritten_by
         let text = err.to_string();
         assert!(!text.contains("secret") && text.contains("reconnect the account"), "{text}");
         // A merge needs the stored tokens: it fails the same way and leaves the item alone.
-        let merge = vault.put_tokens("bad", &at("new-at"), Some(&rt("new-rt")), None).await;
+        let merge = vault.put_tokens("bad", NewTokens { access: &at("new-at"), refresh: Some(&rt("new-rt")), id: None }).await;
         assert!(matches!(merge, Err(VaultError::Damaged { .. })), "{merge:?}");
         assert_eq!(raw_get(&vault, "bad".into()).await.as_deref(), Some(content), "nothing overwritten");
     }
     // A reconnect replaces it; deleting the account removes it.
-    vault.replace_tokens("bad", &at("new-at"), Some(&rt("new-rt")), None).await.expect("replace");
+    vault.replace_tokens("bad", NewTokens { access: &at("new-at"), refresh: Some(&rt("new-rt")), id: None }).await.expect("replace");
     assert_eq!(values(&vault.tokens("bad").await.expect("read")), [Some("new-at"), Some("new-rt"), None]);
     raw_set(&vault, "bad".into(), "garbage").await;
     vault.delete_account("bad").await.expect("delete");

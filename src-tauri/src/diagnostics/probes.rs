@@ -80,7 +80,7 @@ async fn keyring_probe(vault: &Vault) -> String {
             RefreshToken::new(value(SecretKind::RefreshToken)),
             IdToken::new(value(SecretKind::IdToken)),
         );
-        vault.update_tokens(&id, StoredTokens::default(), &access, Some(&refresh), Some(&id_token)).await?;
+        vault.update_tokens(&id, StoredTokens::default(), crate::vault::NewTokens { access: &access, refresh: Some(&refresh), id: Some(&id_token) }).await?;
         let back = vault.tokens(&id).await;
         // Deleted even when the read failed: a probe leaves nothing behind.
         vault.delete_account(&id).await?;

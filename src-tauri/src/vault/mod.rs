@@ -79,6 +79,24 @@ pub enum VaultError {
 /// keyring failures (the timeline keeps the error's text).
 pub const DAMAGED_ITEM: &str = "can't be read";
 
+/// The tokens of one token response, to be stored. An absent refresh or ID token keeps the stored one
+/// ([`Vault::update_tokens`]) or leaves none ([`Vault::replace_tokens`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewTokens<'a> {
+    /// The access token.
+    pub access: &'a AccessToken,
+    /// A refresh token, if the response carried one.
+    pub refresh: Option<&'a RefreshToken>,
+    /// An ID token, if the response carried one.
+    pub id: Option<&'a IdToken>,
+}
+
+impl<'a> From<&'a crate::oauth::token::TokenSet> for NewTokens<'a> {
+    fn from(tokens: &'a crate::oauth::token::TokenSet) -> Self {
+        Self { access: &tokens.access_token, refresh: tokens.refresh_token.as_ref(), id: tokens.id_token.as_ref() }
+    }
+}
+
 /// The tokens of one account as kept in the keyring.
 #[derive(Debug, Default)]
 pub struct StoredTokens {
@@ -215,34 +233,21 @@ impl Vault {
     /// refresh response need not repeat them): then the bundle is read first and merged, else nothing is
     /// read. One write, atomic; a damaged bundle is not overwritten (the read fails). Old per-kind items
     /// found by the read are removed after the write.
-    pub async fn put_tokens(
-        &self,
-        account_id: &str,
-        access: &AccessToken,
-        refresh: Option<&RefreshToken>,
-        id: Option<&IdToken>,
-    ) -> Result<(), VaultError> {
-        let stored = if refresh.is_some() && id.is_some() { StoredTokens::default() } else { self.tokens(account_id).await? };
-        self.update_tokens(account_id, stored, access, refresh, id).await
+    pub async fn put_tokens(&self, account_id: &str, new: NewTokens<'_>) -> Result<(), VaultError> {
+        let stored = if new.refresh.is_some() && new.id.is_some() { StoredTokens::default() } else { self.tokens(account_id).await? };
+        self.update_tokens(account_id, stored, new).await
     }
 
     /// [`Vault::put_tokens`] over tokens the caller has just read with [`Vault::tokens`] (and kept from
     /// changing, e.g. under the account's refresh lock), so nothing is read again: an absent refresh or ID
     /// token keeps the one in `stored`. For a new account id, `StoredTokens::default()`: nothing to keep.
-    pub async fn update_tokens(
-        &self,
-        account_id: &str,
-        stored: StoredTokens,
-        access: &AccessToken,
-        refresh: Option<&RefreshToken>,
-        id: Option<&IdToken>,
-    ) -> Result<(), VaultError> {
+    pub async fn update_tokens(&self, account_id: &str, stored: StoredTokens, new: NewTokens<'_>) -> Result<(), VaultError> {
         let bundle = encode(
-            Some(access.secret()),
-            refresh.map(RefreshToken::secret).or(stored.refresh_token.as_ref().map(RefreshToken::secret)),
-            id.map(IdToken::secret).or(stored.id_token.as_ref().map(IdToken::secret)),
+            Some(new.access.secret()),
+            new.refresh.map(RefreshToken::secret).or(stored.refresh_token.as_ref().map(RefreshToken::secret)),
+            new.id.map(IdToken::secret).or(stored.id_token.as_ref().map(IdToken::secret)),
         );
-        self.write(account_id, bundle, refresh.is_some()).await?;
+        self.write(account_id, bundle, new.refresh.is_some()).await?;
         if stored.old_layout {
             self.remove_old_items(account_id).await;
         }
@@ -252,16 +257,10 @@ impl Vault {
     /// Stores exactly these tokens, whatever was stored (a reconnect: tokens of the old grant that the
     /// new one lacks belong to a grant that ended). Nothing is read, so a damaged bundle is replaced too;
     /// old per-kind items are removed after the write.
-    pub async fn replace_tokens(
-        &self,
-        account_id: &str,
-        access: &AccessToken,
-        refresh: Option<&RefreshToken>,
-        id: Option<&IdToken>,
-    ) -> Result<(), VaultError> {
+    pub async fn replace_tokens(&self, account_id: &str, new: NewTokens<'_>) -> Result<(), VaultError> {
         // Nothing to keep, and old per-kind items may be there: the update over an empty old-layout read.
         let nothing_kept = StoredTokens { old_layout: true, ..StoredTokens::default() };
-        self.update_tokens(account_id, nothing_kept, access, refresh, id).await
+        self.update_tokens(account_id, nothing_kept, new).await
     }
 
     /// Deletes every secret of an account: its bundle and any old per-kind items. Deleting what is not
