@@ -90,9 +90,10 @@ pub fn run() {
             tauri::async_runtime::spawn(ipc::notices::forward(handle.clone(), notices_rx));
             // Changes made by another process (the command line) show at once.
             let (watched, events) = (accounts_file.clone(), handle.clone());
+            let own_temp = accounts::AccountStore::new(&accounts_file).temp_file_name();
             tauri::async_runtime::spawn(async move {
                 let (dir, name) = (watched.parent().unwrap_or(&watched), watched.file_name().and_then(|n| n.to_str()).unwrap_or_default());
-                if let Err(e) = accounts::watch::changes(dir, name, || ipc::accounts_changed(&events)).await {
+                if let Err(e) = accounts::watch::changes(dir, name, &own_temp, || ipc::accounts_changed(&events)).await {
                     tracing::warn!(error = %e, "not watching the account file; changes from the command line show on reload");
                 }
             });

@@ -143,6 +143,12 @@ impl AccountStore {
         &self.path
     }
 
+    /// The name of the temporary file this process writes and renames into place: a change renamed
+    /// from it is this process's own (see [`watch::changes`]).
+    pub fn temp_file_name(&self) -> String {
+        format!("{}.tmp-{}", self.path.file_name().and_then(|n| n.to_str()).unwrap_or("accounts.json"), std::process::id())
+    }
+
     /// All accounts; an absent file is an empty list.
     pub fn load(&self) -> Result<Vec<Account>, StoreError> {
         let bytes = match std::fs::read(&self.path) {
@@ -178,11 +184,13 @@ impl AccountStore {
         std::fs::create_dir_all(dir).map_err(io("create", dir))?;
         let body = serde_json::to_vec_pretty(&FileFormat { version: VERSION, accounts: accounts.to_vec() })
             .map_err(|e| StoreError::Corrupt { path: self.path.clone(), reason: e.to_string() })?;
-        let tmp = self.path.with_extension(format!("json.tmp-{}", std::process::id()));
+        let tmp = self.path.with_file_name(self.temp_file_name());
         let result = (|| {
             let mut f = std::fs::File::create(&tmp).map_err(io("create", &tmp))?;
             f.write_all(&body).map_err(io("write", &tmp))?;
             f.sync_all().map_err(io("flush", &tmp))?;
+            // Closed before the rename, so its close is the temporary file's (see `watch`).
+            drop(f);
             std::fs::rename(&tmp, &self.path).map_err(io("replace", &self.path))?;
             if let Ok(d) = std::fs::File::open(dir) {
                 d.sync_all().map_err(io("flush", dir))?;
