@@ -2,7 +2,7 @@
 // Nothing here is a mock: the app is the real debug binary in a real WebKitGTK window under Xvfb.
 import { spawn, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { Builder, By, until } from 'selenium-webdriver';
@@ -124,23 +124,39 @@ const SESSION_TIMEOUT = 45_000;
  * window that never came and refuses new sessions, so the next test would fail for this one's reason.
  */
 async function restartDriver() {
-  for (const pid of appPids()) {
+  // Only this run's processes: tauri-driver's descendants (WebKitWebDriver and the app it started).
+  const old = driverProcess;
+  for (const pid of descendants(old.pid)) {
     try {
-      process.kill(Number(pid), 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // Already gone.
     }
   }
-  const old = driverProcess;
   const exited = new Promise((r) => (old.exitCode !== null ? r() : old.once('exit', r)));
   old.kill('SIGTERM');
   await exited;
-  try {
-    execFileSync('pkill', ['-KILL', '-x', 'WebKitWebDriver']);
-  } catch {
-    // None left.
-  }
   await startDriver(driverEnv);
+}
+
+/** The process ids below `root`, children first. */
+function descendants(root) {
+  const parents = new Map();
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      // The parent is the second field after the command name, which may itself hold spaces or ')'.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      parents.set(Number(pid), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found = [];
+  for (let i = -1; i < found.length; i++) {
+    const parent = i < 0 ? root : found[i];
+    for (const [pid, ppid] of parents) if (ppid === parent) found.push(pid);
+  }
+  return found;
 }
 
 /** Whether a process of the app under test is still running (e.g. the last session's, still exiting). */
