@@ -154,12 +154,7 @@ fn noting_first_call(
 ) -> impl Fn(tauri::ipc::Invoke<tauri::Wry>) -> bool + Send + Sync + 'static {
     static FIRST: std::sync::Once = std::sync::Once::new();
     move |invoke| {
-        FIRST.call_once(|| {
-            let unix_us = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-            tracing::info!(unix_us, "first IPC call from the window");
-        });
+        FIRST.call_once(|| tracing::info!(unix_us = unix_us(), "first IPC call from the window"));
         commands(invoke)
     }
 }
@@ -168,11 +163,13 @@ fn noting_first_call(
 /// goes (`ACCOUNT_LINKER_LOG=debug`, compared with exec time as `benches/app.sh` takes it).
 fn startup_phase(step: &str) {
     if tracing::enabled!(tracing::Level::DEBUG) {
-        let unix_us = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-        tracing::debug!(unix_us, step, "start-up");
+        tracing::debug!(unix_us = unix_us(), step, "start-up");
     }
+}
+
+/// The wall clock in microseconds since the Unix epoch, as the start-up log lines carry it.
+fn unix_us() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Redirects to the app's URI scheme: those handed over by a second start (the browser path), and one

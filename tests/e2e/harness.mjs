@@ -161,19 +161,14 @@ function descendants(root) {
 
 /** Whether a process of the app under test is still running (e.g. the last session's, still exiting). */
 function appRunning() {
-  return appPids().length > 0;
-}
-
-/** The process ids of the app under test. */
-function appPids() {
-  return readdirSync('/proc').filter((pid) => {
-    if (!/^\d+$/.test(pid)) return false;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
-      return readlinkSync(`/proc/${pid}/exe`) === APP;
+      if (readlinkSync(`/proc/${pid}/exe`) === APP) return true;
     } catch {
-      return false; // Gone, a zombie, or not ours to read.
+      // Gone, a zombie, or not ours to read.
     }
-  });
+  }
+  return false;
 }
 
 /** Whether the app's single-instance name (see `AppPaths::instance_id`) still has an owner on the session bus. */

@@ -11,10 +11,6 @@ import {
   openDetails, screenshot, signIn, signInThroughWindow, storedTokens, switchToLoginWindow, waitForDialog, waitForMessage, session,
 } from './harness.mjs';
 
-function refreshTokenOf(ctx, accountId) {
-  return storedTokens(ctx.home, accountId)?.refresh_token ?? null;
-}
-
 export const tests = [
   ['lists the demo provider and invites a first link', async (ctx) => {
     const driver = await session(ctx);
@@ -53,7 +49,7 @@ export const tests = [
     assert.equal(await card.findElement(By.css('.account-state')).getText(), 'Connected');
     assert.equal(await card.findElement(By.css('.account-name')).getText(), 'demo@example.test');
     assert.match(await card.findElement(By.css('.account-expiry')).getText(), /Access expires in (59|60) min/);
-    const refresh = refreshTokenOf(ctx, ids[0]);
+    const refresh = storedTokens(ctx.home, ids[0])?.refresh_token;
     assert.ok(refresh && refresh.startsWith('demo_rt_'), 'the keyring holds the refresh token');
     assert.ok(storedTokens(ctx.home, ids[0])?.access_token?.startsWith('demo_at_'));
     ctx.accountId = ids[0];
@@ -96,7 +92,7 @@ export const tests = [
     secrets.push(...['access_token', 'refresh_token', 'id_token'].map((k) => rotated?.[k]).filter(Boolean));
     const rotatedFp = createHash('sha256').update(rotated.refresh_token).digest('hex').slice(0, 8);
     assert.notEqual(rotatedFp, fp, 'the refresh token rotated');
-    await driver.sleep(300); // let the compositor paint the redrawn report before the picture
+    await driver.sleep(300); // let the page paint the redrawn report before the picture
     await screenshot(driver, 'diagnose-en');
     await dialog.findElement(By.css('button.save-report')).click();
     let saved;

@@ -14,7 +14,7 @@ import {
 /** A screenshot for the README: under .artifacts/screenshots, and copied to docs/ when
  * `UPDATE_SCREENSHOTS=1` asks for it (so that a test run leaves the checkout as it was). */
 async function docShot(driver, name) {
-  // Let the page draw what just changed (two animation frames), then the compositor show it.
+  // Let the page draw what just changed (two animation frames), then the window show it.
   await driver.executeAsyncScript('const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));');
   await driver.sleep(700);
   await screenshot(driver, name);

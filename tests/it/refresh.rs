@@ -15,6 +15,8 @@ use account_linker::refresh::schedule::Policy;
 use account_linker::refresh::{self, Notice};
 use account_linker::oauth::secret::RefreshToken;
 use account_linker::vault::{old_user, SecretKind};
+
+use crate::vault::{raw_get, raw_set};
 use account_linker_tests::emulators::zaehlerfreunde::{ZaehlerfreundeConfig, ZaehlerfreundeServer};
 use account_linker_tests::emulators::Fault;
 use tokio::io::AsyncWriteExt;
@@ -172,20 +174,6 @@ async fn a_reused_rotated_refresh_token_needs_reconnect() {
     assert!(matches!(env.stored().state, AccountState::NeedsReconnect { .. }));
 }
 
-/// Writes an item of the account's keyring service with the `keyring` crate's own credential, as an
-/// older version of the app (or something else) would have.
-async fn raw_set(env: &Env, user: String, value: String) {
-    let service = env.paths.keyring_service.clone();
-    tokio::task::spawn_blocking(move || keyring::Entry::new(&service, &user).expect("entry").set_password(&value).expect("keyring"))
-        .await
-        .expect("keyring thread");
-}
-
-async fn raw_get(env: &Env, user: String) -> Option<String> {
-    let service = env.paths.keyring_service.clone();
-    tokio::task::spawn_blocking(move || keyring::Entry::new(&service, &user).expect("entry").get_password().ok()).await.expect("keyring thread")
-}
-
 #[tokio::test]
 async fn an_account_linked_by_an_older_version_refreshes_and_moves_to_one_keyring_item() {
     let env = Env::start(Duration::from_secs(3600)).await;
@@ -195,7 +183,7 @@ async fn an_account_linked_by_an_older_version_refreshes_and_moves_to_one_keyrin
     env.linker.vault().delete_account(&id).await.expect("keyring");
     for kind in SecretKind::ALL {
         if let Some(v) = before.get(kind) {
-            raw_set(&env, old_user(&id, kind), v.to_owned()).await;
+            raw_set(&env.paths.keyring_service, old_user(&id, kind), v).await;
         }
     }
     assert!(env.linker.vault().tokens(&id).await.expect("keyring").from_old_layout());
@@ -206,10 +194,10 @@ async fn an_account_linked_by_an_older_version_refreshes_and_moves_to_one_keyrin
     let after = env.linker.vault().tokens(&id).await.expect("keyring");
     assert!(!after.from_old_layout(), "stored as a bundle");
     assert!(after.refresh_token.as_ref().is_some_and(|t| t.secret() != old_rt), "the rotated refresh token is stored");
-    let bundle = raw_get(&env, id.clone()).await.expect("one item under the account id");
+    let bundle = raw_get(&env.paths.keyring_service, id.clone()).await.expect("one item under the account id");
     assert!(bundle.starts_with(r#"{"v":1,"#), "a bundle");
     for kind in SecretKind::ALL {
-        assert_eq!(raw_get(&env, old_user(&id, kind)).await, None, "the old {} item is gone", kind.name());
+        assert_eq!(raw_get(&env.paths.keyring_service, old_user(&id, kind)).await, None, "the old {} item is gone", kind.name());
     }
     env.linker.refresh(&id).await.expect("refresh from the bundle");
     assert_eq!(env.grants_and_reuse(), (2, 0));
@@ -220,14 +208,14 @@ async fn a_damaged_keyring_item_needs_reconnect_and_is_neither_sent_nor_overwrit
     let env = Env::start(Duration::from_secs(3600)).await;
     let id = env.account.id.clone();
     let damaged = r#"{"v":7,"refresh_token":"zf_rt_from_the_future"}"#.to_owned();
-    raw_set(&env, id.clone(), damaged.clone()).await;
+    raw_set(&env.paths.keyring_service, id.clone(), &damaged).await;
     let requests = env.zf.stats().token_requests;
     let err = env.linker.refresh(&id).await.expect_err("cannot refresh");
     assert!(matches!(&err, LinkError::NeedsReconnect(r) if r.contains("unknown format version 7") && r.contains("reconnect")), "{err}");
     assert!(!err.to_string().contains("zf_rt_"), "the secret is not in the message");
     assert_eq!(env.zf.stats().token_requests, requests, "nothing was sent");
     assert!(matches!(env.stored().state, AccountState::NeedsReconnect { .. }));
-    assert_eq!(raw_get(&env, id.clone()).await, Some(damaged), "the item was left as it is");
+    assert_eq!(raw_get(&env.paths.keyring_service, id.clone()).await, Some(damaged), "the item was left as it is");
     assert!(env.linker.access_token(&id).await.is_err());
     env.linker.vault().delete_account(&id).await.expect("clean up");
 }

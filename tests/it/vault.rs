@@ -13,18 +13,18 @@ fn isolated_vault() -> (tempfile::TempDir, Vault) {
     (dir, vault)
 }
 
-/// An item written with the `keyring` crate's own credential, as versions before the bundle did (the
-/// vault's session makes the same items).
-async fn raw_set(vault: &Vault, user: String, value: &str) {
-    let (service, value) = (vault.service().to_owned(), value.to_owned());
+/// An item of keyring service `service` written with the `keyring` crate's own credential, as versions
+/// before the bundle did (the vault's session makes the same items).
+pub(crate) async fn raw_set(service: &str, user: String, value: &str) {
+    let (service, value) = (service.to_owned(), value.to_owned());
     tokio::task::spawn_blocking(move || keyring::Entry::new(&service, &user).expect("entry").set_password(&value).expect(HINT))
         .await
         .expect("keyring thread");
 }
 
 /// An item's secret as the `keyring` crate's own credential reads it; `None` when there is none.
-async fn raw_get(vault: &Vault, user: String) -> Option<String> {
-    let service = vault.service().to_owned();
+pub(crate) async fn raw_get(service: &str, user: String) -> Option<String> {
+    let service = service.to_owned();
     tokio::task::spawn_blocking(move || match keyring::Entry::new(&service, &user).expect("entry").get_password() {
         Ok(v) => Some(v),
         Err(keyring::Error::NoEntry) => None,
@@ -37,14 +37,14 @@ async fn raw_get(vault: &Vault, user: String) -> Option<String> {
 /// The old per-kind layout of an account: one item per token given.
 async fn old_layout(vault: &Vault, account: &str, tokens: &[(SecretKind, &str)]) {
     for (kind, value) in tokens {
-        raw_set(vault, old_user(account, *kind), value).await;
+        raw_set(vault.service(), old_user(account, *kind), value).await;
     }
 }
 
 async fn old_items_left(vault: &Vault, account: &str) -> Vec<&'static str> {
     let mut left = Vec::new();
     for kind in SecretKind::ALL {
-        if raw_get(vault, old_user(account, kind)).await.is_some() {
+        if raw_get(vault.service(), old_user(account, kind)).await.is_some() {
             left.push(kind.name());
         }
     }
@@ -71,7 +71,7 @@ async fn keeps_an_accounts_tokens_in_one_item_and_deletes_it() {
     assert_eq!(values(&vault.tokens("acct-1").await.expect(HINT)), [None, None, None]);
     vault.put_tokens("acct-1", NewTokens { access: &at("at-value"), refresh: Some(&rt("rt-value")), id: Some(&id("id-value")) }).await.expect(HINT);
     // One item, user `<account-id>`, holding the bundle; none of the old per-kind ones.
-    let raw = raw_get(&vault, "acct-1".into()).await.expect("the bundle item");
+    let raw = raw_get(vault.service(), "acct-1".into()).await.expect("the bundle item");
     let json: serde_json::Value = serde_json::from_str(&raw).expect("the bundle is JSON");
     assert_eq!(json, serde_json::json!({"v": 1, "access_token": "at-value", "refresh_token": "rt-value", "id_token": "id-value"}));
     assert!(old_items_left(&vault, "acct-1").await.is_empty());
@@ -82,7 +82,7 @@ async fn keeps_an_accounts_tokens_in_one_item_and_deletes_it() {
     assert!(!read.from_old_layout());
     assert_eq!(again.get("acct-1", SecretKind::RefreshToken).await.expect("get").as_deref(), Some("rt-value"));
     vault.delete_account("acct-1").await.expect("delete");
-    assert_eq!(raw_get(&vault, "acct-1".into()).await, None);
+    assert_eq!(raw_get(vault.service(), "acct-1".into()).await, None);
     assert_eq!(values(&again.tokens("acct-1").await.expect("read")), [None, None, None]);
     vault.delete_account("acct-1").await.expect("deleting nothing is fine");
 }
@@ -102,7 +102,7 @@ async fn an_absent_refresh_or_id_token_keeps_the_stored_one_unless_replaced() {
     // A reconnect replaces: what the new grant lacks is gone.
     vault.replace_tokens("a", NewTokens { access: &at("at5"), refresh: None, id: None }).await.expect("replace");
     assert_eq!(values(&vault.tokens("a").await.expect("read")), [Some("at5"), None, None]);
-    let raw = raw_get(&vault, "a".into()).await.expect("bundle");
+    let raw = raw_get(vault.service(), "a".into()).await.expect("bundle");
     assert_eq!(serde_json::from_str::<serde_json::Value>(&raw).expect("json"), serde_json::json!({"v": 1, "access_token": "at5"}));
     vault.delete_account("a").await.expect("delete");
 }
@@ -133,11 +133,11 @@ async fn an_account_of_the_old_layout_is_read_and_moved_to_a_bundle_by_the_next_
     let read = vault.tokens("old").await.expect(HINT);
     assert_eq!(values(&read), [Some("old-at"), Some("old-rt"), Some("old-id")], "nothing the user had is lost");
     assert!(read.from_old_layout());
-    assert_eq!(raw_get(&vault, "old".into()).await, None, "reading writes nothing");
+    assert_eq!(raw_get(vault.service(), "old".into()).await, None, "reading writes nothing");
 
     // A refresh answer without refresh or ID token: both come from the old items into the bundle.
     vault.put_tokens("old", NewTokens { access: &at("new-at"), refresh: None, id: None }).await.expect("put");
-    let raw = raw_get(&vault, "old".into()).await.expect("the bundle now");
+    let raw = raw_get(vault.service(), "old".into()).await.expect("the bundle now");
     assert_eq!(
         serde_json::from_str::<serde_json::Value>(&raw).expect("json"),
         serde_json::json!({"v": 1, "access_token": "new-at", "refresh_token": "old-rt", "id_token": "old-id"})
@@ -171,7 +171,7 @@ async fn a_bundle_is_read_before_old_items_and_deleting_the_account_removes_both
     assert_eq!(values(&read), [Some("bundle-at"), Some("bundle-rt"), None], "the bundle alone counts");
     assert!(!read.from_old_layout());
     vault.delete_account("both").await.expect("delete");
-    assert_eq!(raw_get(&vault, "both".into()).await, None);
+    assert_eq!(raw_get(vault.service(), "both".into()).await, None);
     assert!(old_items_left(&vault, "both").await.is_empty(), "no old item outlives its account");
 
     // A reconnect of an old-layout account removes the old items too.
@@ -190,7 +190,7 @@ async fn a_damaged_bundle_is_reported_without_its_content_and_not_overwritten_by
         (r#"{"v":2,"access_token":"at_secret"}"#, "unknown format version 2"),
         (r#"{"v":1,"access_token":"at_secret","extra":"x_secret"}"#, "a field that format version 1 does not have"),
     ] {
-        raw_set(&vault, "bad".into(), content).await;
+        raw_set(vault.service(), "bad".into(), content).await;
         let err = vault.tokens("bad").await.expect_err("a damaged bundle is an error");
         assert!(matches!(&err, VaultError::Damaged { account, why: w } if account == "bad" && w.contains(why)), "{err}");
         let text = err.to_string();
@@ -198,12 +198,12 @@ async fn a_damaged_bundle_is_reported_without_its_content_and_not_overwritten_by
         // A merge needs the stored tokens: it fails the same way and leaves the item alone.
         let merge = vault.put_tokens("bad", NewTokens { access: &at("new-at"), refresh: Some(&rt("new-rt")), id: None }).await;
         assert!(matches!(merge, Err(VaultError::Damaged { .. })), "{merge:?}");
-        assert_eq!(raw_get(&vault, "bad".into()).await.as_deref(), Some(content), "nothing overwritten");
+        assert_eq!(raw_get(vault.service(), "bad".into()).await.as_deref(), Some(content), "nothing overwritten");
     }
     // A reconnect replaces it; deleting the account removes it.
     vault.replace_tokens("bad", NewTokens { access: &at("new-at"), refresh: Some(&rt("new-rt")), id: None }).await.expect("replace");
     assert_eq!(values(&vault.tokens("bad").await.expect("read")), [Some("new-at"), Some("new-rt"), None]);
-    raw_set(&vault, "bad".into(), "garbage").await;
+    raw_set(vault.service(), "bad".into(), "garbage").await;
     vault.delete_account("bad").await.expect("delete");
-    assert_eq!(raw_get(&vault, "bad".into()).await, None);
+    assert_eq!(raw_get(vault.service(), "bad".into()).await, None);
 }

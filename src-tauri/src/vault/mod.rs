@@ -116,6 +116,15 @@ impl StoredTokens {
         self.old_layout
     }
 
+    /// Keeps `value` as the token of `kind`.
+    fn set(&mut self, kind: SecretKind, value: String) {
+        match kind {
+            SecretKind::AccessToken => self.access_token = Some(AccessToken::new(value)),
+            SecretKind::RefreshToken => self.refresh_token = Some(RefreshToken::new(value)),
+            SecretKind::IdToken => self.id_token = Some(IdToken::new(value)),
+        }
+    }
+
     /// One kind of token, as text.
     pub fn get(&self, kind: SecretKind) -> Option<&str> {
         match kind {
@@ -178,11 +187,7 @@ fn decode(text: &BundleText) -> Result<StoredTokens, String> {
             _ => return Err(format!("a field that format version {BUNDLE_VERSION} does not have")),
         };
         let serde_json::Value::String(value) = value else { return Err(format!("\"{}\" is not a string", kind.name())) };
-        match kind {
-            SecretKind::AccessToken => tokens.access_token = Some(AccessToken::new(value)),
-            SecretKind::RefreshToken => tokens.refresh_token = Some(RefreshToken::new(value)),
-            SecretKind::IdToken => tokens.id_token = Some(IdToken::new(value)),
-        }
+        tokens.set(kind, value);
     }
     Ok(tokens)
 }
@@ -215,11 +220,7 @@ impl Vault {
         for kind in SecretKind::ALL {
             let Some(value) = self.get_item(old_user(account_id, kind)).await? else { continue };
             tokens.old_layout = true;
-            match kind {
-                SecretKind::AccessToken => tokens.access_token = Some(AccessToken::new(value)),
-                SecretKind::RefreshToken => tokens.refresh_token = Some(RefreshToken::new(value)),
-                SecretKind::IdToken => tokens.id_token = Some(IdToken::new(value)),
-            }
+            tokens.set(kind, value);
         }
         Ok(tokens)
     }
